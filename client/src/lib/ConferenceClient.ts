@@ -1,0 +1,342 @@
+/**
+ * The one module that owns socket.io-client and mediasoup-client. Pages create it,
+ * call its intent methods and listen to its events; they never touch the wire.
+ *
+ * Connection states change in one place (`#setState`). After a drop the client
+ * reconnects and joins again on its own; a refused credential or a replaced session
+ * ends it for good.
+ */
+import { Device } from 'mediasoup-client';
+import type { types as ms } from 'mediasoup-client';
+import { io, type Socket } from 'socket.io-client';
+import type {
+  Ack,
+  AckFn,
+  ClientToServerEvents,
+  CloseReason,
+  ConnectErrorData,
+  ConsumerOffer,
+  JoinResult,
+  MediaSource,
+  ServerToClientEvents,
+  SitePresence,
+  TransportOptions,
+  WireError,
+} from '../../../protocol/events';
+import { Emitter } from './Emitter';
+
+export type ConnectionState = 'connecting' | 'joining' | 'connected' | 'reconnecting' | 'refused' | 'closed';
+
+export interface RemoteTrack {
+  consumerId: string;
+  offer: ConsumerOffer;
+  track: MediaStreamTrack;
+}
+
+export interface InboundStat {
+  consumerId: string;
+  siteCode: string;
+  role: string;
+  kind: 'audio' | 'video';
+  bytesReceived: number;
+  packetsReceived: number;
+  framesDecoded: number;
+  audioLevel: number;
+}
+
+export interface ClientEvents {
+  state: [state: ConnectionState, detail?: { code?: string; reason?: CloseReason }];
+  joined: [info: JoinResult];
+  'track:added': [track: RemoteTrack];
+  'track:removed': [consumerId: string];
+  presence: [presence: SitePresence];
+  'local:stream': [stream: MediaStream];
+  error: [error: WireError];
+}
+
+export interface ClientOptions {
+  token: string;
+  /** Server address; defaults to the page's origin. */
+  url?: string;
+  /** What to publish. A chair and a site publish camera + microphone; a wall nothing. */
+  publish: { camera: boolean; microphone: boolean };
+  /** Camera capture size; small sizes keep test machines cool. */
+  video?: { width: number; height: number; frameRate: number };
+}
+
+/** Error for a refused request, carrying the wire code. */
+export class RequestError extends Error {
+  constructor(readonly error: WireError) {
+    super(`${error.code}: ${error.message}`);
+  }
+}
+
+const REQUEST_TIMEOUT_MS = 10_000;
+const TERMINAL_CODES = new Set(['AUTH_REQUIRED', 'AUTH_INVALID_TOKEN']);
+
+/** VP8 simulcast, three layers: the wall takes the lowest, the programme the highest. */
+const SIMULCAST: ms.RtpEncodingParameters[] = [
+  { rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
+];
+
+type Socket_ = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export class ConferenceClient extends Emitter<ClientEvents> {
+  readonly #opts: ClientOptions;
+  #socket?: Socket_;
+  #state: ConnectionState = 'connecting';
+  #device?: Device;
+  #sendTransport?: ms.Transport;
+  #recvTransport?: ms.Transport;
+  readonly #consumers = new Map<string, { consumer: ms.Consumer; offer: ConsumerOffer }>();
+  readonly #producers = new Map<MediaSource, ms.Producer>();
+  #localStream?: Promise<MediaStream | undefined>;
+  #closeReason?: CloseReason;
+  #joinInfo?: JoinResult;
+
+  constructor(opts: ClientOptions) {
+    super();
+    this.#opts = opts;
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  get joinInfo(): JoinResult | undefined {
+    return this.#joinInfo;
+  }
+
+  /** Starts capturing and connecting at once: both are on the path to the first frame. */
+  start(): void {
+    this.#localStream = this.#capture();
+    const socket: Socket_ = io(this.#opts.url ?? window.location.origin, {
+      auth: { token: this.#opts.token },
+      transports: ['websocket'],
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 4000,
+    });
+    this.#socket = socket;
+    socket.on('connect', () => void this.#join());
+    socket.on('connect_error', (err: Error & { data?: ConnectErrorData }) => {
+      const code = err.data?.code;
+      if (code && TERMINAL_CODES.has(code)) {
+        socket.disconnect();
+        this.#setState('refused', { code });
+      } else {
+        this.#setState('reconnecting');
+      }
+    });
+    socket.on('disconnect', (reason) => {
+      this.#dropMedia();
+      if (this.#closeReason === 'replaced') {
+        this.#setState('closed', { reason: 'replaced' });
+        return;
+      }
+      if (this.#state === 'closed') return;
+      this.#setState('reconnecting', this.#closeReason ? { reason: this.#closeReason } : {});
+      // socket.io does not reconnect after a server-side disconnect: do it ourselves.
+      if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1000);
+    });
+    socket.on('session:closed', ({ reason }) => {
+      this.#closeReason = reason;
+    });
+    socket.on('consumer:added', (offer, ack) => void this.#onConsumerOffer(offer, ack));
+    socket.on('consumer:closed', ({ id }) => this.#removeConsumer(id));
+    socket.on('presence:changed', (p) => this.emit('presence', p));
+  }
+
+  stop(): void {
+    this.#setState('closed');
+    this.#socket?.disconnect();
+    this.#dropMedia();
+    void this.#localStream?.then((s) => s?.getTracks().forEach((t) => t.stop()));
+  }
+
+  /** Per received track: bytes, decoded frames and audio level, from RTCPeerConnection stats. */
+  async inboundStats(): Promise<InboundStat[]> {
+    const out: InboundStat[] = [];
+    for (const { consumer, offer } of this.#consumers.values()) {
+      const report = await consumer.getStats();
+      report.forEach((s: Record<string, unknown>) => {
+        if (s.type !== 'inbound-rtp') return;
+        out.push({
+          consumerId: consumer.id,
+          siteCode: offer.site.code,
+          role: offer.role,
+          kind: offer.kind,
+          bytesReceived: Number(s.bytesReceived ?? 0),
+          packetsReceived: Number(s.packetsReceived ?? 0),
+          framesDecoded: Number(s.framesDecoded ?? 0),
+          audioLevel: Number(s.audioLevel ?? 0),
+        });
+      });
+    }
+    return out;
+  }
+
+  async #capture(): Promise<MediaStream | undefined> {
+    const { camera, microphone } = this.#opts.publish;
+    if (!camera && !microphone) return undefined;
+    const v = this.#opts.video ?? { width: 640, height: 360, frameRate: 25 };
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({
+        audio: microphone ? { echoCancellation: true, noiseSuppression: true } : false,
+        video: camera
+          ? { width: { ideal: v.width }, height: { ideal: v.height }, frameRate: v.frameRate }
+          : false,
+      });
+      this.emit('local:stream', stream);
+      return stream;
+    } catch (e) {
+      this.emit('error', { code: 'MEDIA_ERROR', message: `camera/microphone: ${(e as Error).message}` });
+      return undefined;
+    }
+  }
+
+  #setState(state: ConnectionState, detail: { code?: string; reason?: CloseReason } = {}): void {
+    if (this.#state === state && !detail.code) return;
+    this.#state = state;
+    this.emit('state', state, detail);
+  }
+
+  async #request<E extends keyof ClientToServerEvents>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] extends Ack<infer T> ? T : never> {
+    const socket = this.#socket;
+    if (!socket) throw new Error('not started');
+    const emit = socket.timeout(REQUEST_TIMEOUT_MS).emitWithAck as (
+      e: string,
+      p: unknown,
+    ) => Promise<Ack<unknown>>;
+    const res = await emit.call(socket.timeout(REQUEST_TIMEOUT_MS), event, payload);
+    if (!res.ok) throw new RequestError(res.error);
+    return res.data as never;
+  }
+
+  async #join(): Promise<void> {
+    this.#closeReason = undefined;
+    this.#setState('joining');
+    try {
+      const info = await this.#request('session:join', {});
+      this.#joinInfo = info;
+      const device = new Device();
+      await device.load({
+        routerRtpCapabilities: info.routerRtpCapabilities as unknown as ms.RtpCapabilities,
+      });
+      this.#device = device;
+      this.#recvTransport = await this.#createTransport('recv');
+      await this.#request('session:ready', {
+        rtpCapabilities: device.rtpCapabilities as unknown as Record<string, unknown>,
+      });
+      this.#setState('connected');
+      this.emit('joined', info);
+      await this.#publish();
+    } catch (e) {
+      const error = e instanceof RequestError ? e.error : { code: 'INTERNAL' as const, message: String(e) };
+      this.emit('error', error);
+      // A join that failed half-way is retried from scratch by reconnecting.
+      this.#socket?.disconnect();
+      if (this.#state !== 'closed') setTimeout(() => this.#socket?.connect(), 2000);
+    }
+  }
+
+  async #createTransport(direction: 'send' | 'recv'): Promise<ms.Transport> {
+    const device = this.#device as Device;
+    const opts: TransportOptions = await this.#request('transport:create', { direction });
+    const params = opts as unknown as ms.TransportOptions;
+    const transport =
+      direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      this.#request('transport:connect', {
+        transportId: transport.id,
+        dtlsParameters: dtlsParameters as unknown as Record<string, unknown>,
+      }).then(() => callback(), errback);
+    });
+    if (direction === 'send') {
+      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+        this.#request('producer:create', {
+          transportId: transport.id,
+          kind,
+          source: appData.source as MediaSource,
+          rtpParameters: rtpParameters as unknown as Record<string, unknown>,
+        }).then(({ id }) => callback({ id }), errback);
+      });
+    }
+    transport.on('connectionstatechange', (state) => {
+      if (state === 'failed') this.#socket?.disconnect().connect();
+    });
+    return transport;
+  }
+
+  async #publish(): Promise<void> {
+    const stream = await this.#localStream;
+    if (!stream || !this.#device) return;
+    this.#sendTransport = await this.#createTransport('send');
+    const video = stream.getVideoTracks()[0];
+    const audio = stream.getAudioTracks()[0];
+    if (video) {
+      const vp8 = this.#device.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
+      const producer = await this.#sendTransport.produce({
+        track: video,
+        encodings: SIMULCAST,
+        codecOptions: { videoGoogleStartBitrate: 1000 },
+        ...(vp8 ? { codec: vp8 } : {}),
+        stopTracks: false,
+        appData: { source: 'camera' },
+      });
+      this.#producers.set('camera', producer);
+    }
+    if (audio) {
+      const producer = await this.#sendTransport.produce({
+        track: audio,
+        codecOptions: { opusStereo: false, opusDtx: true, opusFec: true },
+        stopTracks: false,
+        appData: { source: 'microphone' },
+      });
+      this.#producers.set('microphone', producer);
+    }
+  }
+
+  async #onConsumerOffer(offer: ConsumerOffer, ack: AckFn<null>): Promise<void> {
+    const transport = this.#recvTransport;
+    if (!transport) {
+      ack({ ok: false, error: { code: 'NOT_JOINED', message: 'no receive transport' } });
+      return;
+    }
+    try {
+      const consumer = await transport.consume({
+        id: offer.id,
+        producerId: offer.producerId,
+        kind: offer.kind,
+        rtpParameters: offer.rtpParameters as unknown as ms.RtpParameters,
+      });
+      this.#consumers.set(consumer.id, { consumer, offer });
+      ack({ ok: true, data: null });
+      this.emit('track:added', { consumerId: consumer.id, offer, track: consumer.track });
+    } catch (e) {
+      ack({ ok: false, error: { code: 'MEDIA_ERROR', message: String(e) } });
+    }
+  }
+
+  #removeConsumer(id: string): void {
+    const entry = this.#consumers.get(id);
+    if (!entry) return;
+    entry.consumer.close();
+    this.#consumers.delete(id);
+    this.emit('track:removed', id);
+  }
+
+  #dropMedia(): void {
+    for (const id of [...this.#consumers.keys()]) this.#removeConsumer(id);
+    this.#producers.clear();
+    this.#sendTransport?.close();
+    this.#recvTransport?.close();
+    this.#sendTransport = undefined;
+    this.#recvTransport = undefined;
+    this.#device = undefined;
+  }
+}

@@ -1,0 +1,93 @@
+/** Page helpers shared by the consoles: strings, the state badge, video tiles. No wire access here. */
+import en from '../i18n/en.json';
+import vi from '../i18n/vi.json';
+import type { ConnectionState, ConferenceClient } from './ConferenceClient';
+
+export type Lang = 'vi' | 'en';
+export type StringKey = keyof typeof vi;
+const STRINGS: Record<Lang, Record<string, string>> = { vi, en };
+
+export function currentLang(): Lang {
+  const q = new URLSearchParams(window.location.search).get('lang');
+  const stored = window.localStorage.getItem('hoinghi.lang');
+  return q === 'en' || (q !== 'vi' && stored === 'en') ? 'en' : 'vi';
+}
+
+export function t(key: string, params: Record<string, string | number> = {}): string {
+  const s = STRINGS[currentLang()][key] ?? STRINGS.vi[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_m, k: string) => String(params[k] ?? ''));
+}
+
+/** Fills every element with data-i18n="key" and wires the language switch. */
+export function applyStrings(root: ParentNode = document): void {
+  document.documentElement.lang = currentLang();
+  root.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => {
+    el.textContent = t(el.dataset.i18n as string);
+  });
+  const sw = document.getElementById('lang-switch');
+  if (sw) {
+    sw.textContent = t('lang.switch');
+    sw.onclick = () => {
+      window.localStorage.setItem('hoinghi.lang', currentLang() === 'vi' ? 'en' : 'vi');
+      const url = new URL(window.location.href);
+      url.searchParams.delete('lang');
+      window.location.replace(url.toString());
+    };
+  }
+}
+
+/** The join token from the link's fragment (#t=…), kept out of server logs and Referer headers. */
+export function tokenFromLocation(): string {
+  return new URLSearchParams(window.location.hash.slice(1)).get('t') ?? '';
+}
+
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  e.append(...children);
+  return e;
+}
+
+/** Shows the connection state in words and colour, and any error or close reason. */
+export function bindStatus(client: ConferenceClient): void {
+  const badge = document.getElementById('state') as HTMLElement;
+  const notice = document.getElementById('notice') as HTMLElement;
+  const show = (state: ConnectionState, detail: { code?: string; reason?: string } = {}) => {
+    badge.textContent = t(`state.${state}`);
+    badge.dataset.state = state;
+    document.body.dataset.state = state;
+    if (detail.code) notice.textContent = t(`error.${detail.code}`);
+    else if (detail.reason) notice.textContent = t(`reason.${detail.reason}`);
+    else if (state === 'connected') notice.textContent = '';
+    notice.hidden = !notice.textContent;
+    if (detail.code) document.body.dataset.error = detail.code;
+  };
+  show(client.state);
+  client.on('state', show);
+  client.on('error', (e) => {
+    const key = `error.${e.code}`;
+    notice.textContent = t(key) !== key ? t(key, { message: e.message }) : t('error.generic', { ...e });
+    notice.hidden = false;
+  });
+}
+
+export function attachTrack(video: HTMLVideoElement | HTMLAudioElement, track: MediaStreamTrack): void {
+  const stream = (video.srcObject as MediaStream | null) ?? new MediaStream();
+  stream
+    .getTracks()
+    .filter((x) => x.kind === track.kind)
+    .forEach((x) => stream.removeTrack(x));
+  stream.addTrack(track);
+  video.srcObject = stream;
+  void video.play().catch(() => undefined);
+}
+
+export function videoElement(className: string, muted: boolean): HTMLVideoElement {
+  const v = el('video', { class: className, playsinline: '', autoplay: '' });
+  v.muted = muted;
+  return v;
+}

@@ -1,0 +1,183 @@
+/**
+ * Configuration: defaults (config/default.json) → a file (HOINGHI_CONFIG or --config) →
+ * environment variables. Validated at start; an unknown key or a bad value stops the
+ * server with a message naming the key.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The project root: the nearest directory above this file holding config/default.json (src or dist). */
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'config', 'default.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`config/default.json not found above ${from}`);
+  }
+}
+export const PROJECT_ROOT = findRoot(__dirname);
+export const CONFIG_DIR = path.join(PROJECT_ROOT, 'config');
+
+const port = z.number().int().min(1).max(65535);
+const ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'an IPv4 address');
+const logLevel = z.enum(['debug', 'info', 'warn', 'error']);
+
+export const configSchema = z.strictObject({
+  http: z.strictObject({
+    host: z.string().min(1),
+    port: port.or(z.literal(0)),
+    /** Address people open (behind a proxy, with HTTPS); empty: derived from host/port. */
+    publicUrl: z.union([z.literal(''), z.url()]),
+  }),
+  rtc: z.strictObject({
+    listenIp: ipv4,
+    /** The address browsers are told to send media to; empty: detected (first non-loopback IPv4). */
+    announcedAddress: z.union([z.literal(''), ipv4, z.string().regex(/^[a-z0-9.-]+$/i, 'an address')]),
+    /** UDP+TCP port of worker 1's WebRtcServer; worker N uses port + N - 1. 0 picks free ports (tests). */
+    port: port.or(z.literal(0)),
+  }),
+  mediasoup: z.strictObject({
+    /** 0: one worker per CPU core. */
+    numWorkers: z.number().int().min(0).max(64),
+    logLevel: z.enum(['debug', 'warn', 'error', 'none']),
+  }),
+  log: z.strictObject({ level: logLevel }),
+  dataDir: z.string().min(1),
+  conference: z.strictObject({
+    id: z.string().regex(/^[a-z0-9-]{1,64}$/, 'lowercase letters, digits and dashes'),
+    title: z.string().min(1).max(200),
+    /** A roster name in config/rosters (vn-2021, vn-2025) or a path to a roster file. */
+    roster: z.string().min(1),
+  }),
+  auth: z.strictObject({
+    /** Signs the join tokens. Empty: generated once and kept in dataDir/secret. */
+    secret: z.union([z.literal(''), z.string().min(32, 'at least 32 characters')]),
+  }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Environment variables and the config key each sets. Any other HOINGHI_* variable is refused. */
+export const ENV_KEYS: Record<string, string> = {
+  HOINGHI_HTTP_HOST: 'http.host',
+  HOINGHI_HTTP_PORT: 'http.port',
+  HOINGHI_PUBLIC_URL: 'http.publicUrl',
+  HOINGHI_RTC_LISTEN_IP: 'rtc.listenIp',
+  HOINGHI_ANNOUNCED_ADDRESS: 'rtc.announcedAddress',
+  HOINGHI_RTC_PORT: 'rtc.port',
+  HOINGHI_WORKERS: 'mediasoup.numWorkers',
+  HOINGHI_MEDIASOUP_LOG_LEVEL: 'mediasoup.logLevel',
+  HOINGHI_LOG_LEVEL: 'log.level',
+  HOINGHI_DATA_DIR: 'dataDir',
+  HOINGHI_CONFERENCE_ID: 'conference.id',
+  HOINGHI_CONFERENCE_TITLE: 'conference.title',
+  HOINGHI_ROSTER: 'conference.roster',
+  HOINGHI_SECRET: 'auth.secret',
+};
+/** Variables read elsewhere (setup, the config file path), not config keys. */
+const ENV_OTHER = new Set([
+  'HOINGHI_CONFIG',
+  'HOINGHI_CACHE_DIR',
+  'HOINGHI_SETUP_QUIET',
+  'HOINGHI_SKIP_PREBUILT',
+]);
+const NUMERIC_KEYS = new Set(['http.port', 'rtc.port', 'mediasoup.numWorkers']);
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function merge(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (k === '__proto__' || k === 'constructor' || k === 'prototype') continue;
+    out[k] = isObject(v) && isObject(base[k]) ? merge(base[k] as Json, v) : v;
+  }
+  return out;
+}
+
+function setPath(obj: Json, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    if (!isObject(cur[k])) cur[k] = {};
+    cur = cur[k] as Json;
+  }
+  cur[keys[keys.length - 1] as string] = value;
+}
+
+function readJson(file: string): Json {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!isObject(parsed)) throw new ConfigError(`config file ${file} must hold a JSON object`);
+  return parsed;
+}
+
+export interface LoadOptions {
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  overrides?: Json;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  let raw = readJson(path.join(CONFIG_DIR, 'default.json'));
+  const file = opts.file ?? env.HOINGHI_CONFIG;
+  if (file) raw = merge(raw, readJson(path.resolve(file)));
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('HOINGHI_') || ENV_OTHER.has(name) || value === undefined) continue;
+    const key = ENV_KEYS[name];
+    if (!key) {
+      throw new ConfigError(
+        `unknown environment variable ${name} (known: ${Object.keys(ENV_KEYS).join(', ')})`,
+      );
+    }
+    const num = Number(value);
+    setPath(raw, key, NUMERIC_KEYS.has(key) && value.trim() !== '' && Number.isFinite(num) ? num : value);
+  }
+  if (opts.overrides) raw = merge(raw, opts.overrides);
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0] as z.core.$ZodIssue;
+    const keys =
+      issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k].join('.')) : [];
+    const where = keys.length ? keys.join(', ') : issue.path.join('.');
+    const what = keys.length ? 'unknown key' : issue.message;
+    throw new ConfigError(`config key "${where}": ${what}`);
+  }
+  return result.data;
+}
+
+export function effectiveWorkers(config: Config): number {
+  return config.mediasoup.numWorkers || os.cpus().length || 1;
+}
+
+/** The address announced in ICE candidates when none is configured. */
+export function detectAnnouncedAddress(config: Config): string {
+  if (config.rtc.announcedAddress) return config.rtc.announcedAddress;
+  if (config.rtc.listenIp !== '0.0.0.0') return config.rtc.listenIp;
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export function resolveDataDir(config: Config): string {
+  return path.resolve(PROJECT_ROOT, config.dataDir);
+}
