@@ -90,9 +90,11 @@ function onConnection(io: IoServer, socket: IoSocket, conference: Conference): v
     apply: (payload: Payload<E>) => Promise<unknown> | unknown,
   ): void => {
     (socket as unknown as { on(e: string, fn: (...args: unknown[]) => void): void }).on(event, (...args) => {
-      const ack = args[args.length - 1];
-      const reply = typeof ack === 'function' ? (ack as (r: Ack<unknown>) => void) : () => undefined;
-      const parsed = schemas[event].safeParse(args.length > 1 ? args[0] : undefined);
+      const last = args[args.length - 1];
+      const hasAck = typeof last === 'function';
+      // A request without an acknowledgement callback is applied all the same; it just gets no reply.
+      const reply = hasAck ? (last as (r: Ack<unknown>) => void) : () => undefined;
+      const parsed = schemas[event].safeParse(hasAck && args.length === 1 ? undefined : args[0]);
       if (!parsed.success) {
         reply({ ok: false, error: { code: ErrorCode.BadRequest, message: describeIssues(parsed.error) } });
         return;

@@ -1,0 +1,317 @@
+/**
+ * The server against a real mediasoup worker, driven by socket.io clients from Node:
+ * authentication, validation at the edge, transport negotiation, server-made consumers.
+ */
+import type { ConsumerOffer, JoinResult, TransportOptions } from '../../protocol/events';
+import { type TestServer, startTestServer } from '../helpers/testServer';
+import { waitFor } from '../helpers/waitFor';
+import {
+  FAKE_DTLS,
+  type TestSocket,
+  connect,
+  ok,
+  opusParameters,
+  request,
+  vp8Parameters,
+} from '../helpers/wsClient';
+
+let server: TestServer;
+const sockets: TestSocket[] = [];
+
+async function client(code: string, role: 'chair' | 'site' = 'site'): Promise<TestSocket> {
+  const s = await connect(server.url, server.token(code, role));
+  sockets.push(s);
+  return s;
+}
+
+/** Collects the consumer offers a socket receives, acking each one. */
+function collectOffers(s: TestSocket): ConsumerOffer[] {
+  const offers: ConsumerOffer[] = [];
+  s.on('consumer:added', (offer: ConsumerOffer, ack: (r: unknown) => void) => {
+    offers.push(offer);
+    ack({ ok: true, data: null });
+  });
+  return offers;
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.close();
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+describe('HTTP', () => {
+  it('GET /healthz answers ok and GET /readyz is ready once the workers are up', async () => {
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(200);
+    await expect(ready.json()).resolves.toEqual({ status: 'ready' });
+  });
+
+  it('serves the site and chair pages', async () => {
+    for (const p of ['/site', '/chair', '/site.js', '/']) {
+      const res = await fetch(`${server.url}${p}`);
+      expect(res.status).toBe(200);
+    }
+  });
+});
+
+describe('handshake', () => {
+  it.each([
+    ['no token', undefined, 'AUTH_REQUIRED'],
+    ['an empty token', '', 'AUTH_REQUIRED'],
+    ['a forged token', `site.ha-noi.${'A'.repeat(32)}`, 'AUTH_INVALID_TOKEN'],
+    ['a token that is not a string', 42, 'AUTH_INVALID_TOKEN'],
+  ])('refuses %s with %s', async (_what, token, code) => {
+    await expect(connect(server.url, token as string)).rejects.toMatchObject({ code });
+  });
+
+  it('refuses a chair token for a provincial site and a site token for the central bridge', async () => {
+    await expect(connect(server.url, server.token('ha-noi', 'chair'))).rejects.toMatchObject({
+      code: 'AUTH_INVALID_TOKEN',
+    });
+    await expect(connect(server.url, server.token('trung-uong', 'site'))).rejects.toMatchObject({
+      code: 'AUTH_INVALID_TOKEN',
+    });
+  });
+
+  it('refuses a token for a site that is not in the roster', async () => {
+    await expect(connect(server.url, server.token('atlantis'))).rejects.toMatchObject({
+      code: 'AUTH_INVALID_TOKEN',
+    });
+  });
+});
+
+describe('session:join', () => {
+  it('returns the roster, presence and the router capabilities (Opus, VP8, H264)', async () => {
+    const s = await client('ha-noi');
+    const info = await ok<JoinResult>(s, 'session:join', {});
+    expect(info.role).toBe('site');
+    expect(info.site).toEqual({ code: 'ha-noi', name: 'Hà Nội', kind: 'city' });
+    expect(info.sites).toHaveLength(64);
+    expect(info.presence.find((p) => p.code === 'ha-noi')?.connected).toBe(true);
+    const mimes = (info.routerRtpCapabilities.codecs as { mimeType: string }[]).map((c) => c.mimeType);
+    expect(mimes).toEqual(expect.arrayContaining(['audio/opus', 'video/VP8', 'video/H264']));
+  });
+
+  it('twice on one socket is refused with ALREADY_JOINED', async () => {
+    const s = await client('thua-thien-hue');
+    await ok(s, 'session:join', {});
+    await expect(request(s, 'session:join', {})).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'ALREADY_JOINED' },
+    });
+  });
+
+  it('the same site joining again closes the older session with the reason "replaced"', async () => {
+    const first = await client('can-tho');
+    await ok(first, 'session:join', {});
+    const closed = new Promise((resolve) => first.on('session:closed', resolve));
+    const gone = new Promise((resolve) => first.on('disconnect', resolve));
+    const second = await client('can-tho');
+    await ok(second, 'session:join', {});
+    await expect(closed).resolves.toEqual({ reason: 'replaced' });
+    await gone;
+    const watcher = await client('hai-phong');
+    const info = await ok<JoinResult>(watcher, 'session:join', {});
+    expect(info.presence.find((p) => p.code === 'can-tho')?.connected).toBe(true);
+  });
+
+  it('tells the others when a site connects and disconnects', async () => {
+    const watcher = await client('trung-uong', 'chair');
+    await ok(watcher, 'session:join', {});
+    const seen: unknown[] = [];
+    watcher.on('presence:changed', (p) => seen.push(p));
+    const s = await client('an-giang');
+    await ok(s, 'session:join', {});
+    await waitFor('presence connected', () => seen.length >= 1);
+    s.close();
+    await waitFor('presence disconnected', () => seen.length >= 2, { missing: () => seen });
+    expect(seen).toEqual([
+      { code: 'an-giang', connected: true },
+      { code: 'an-giang', connected: false },
+    ]);
+  });
+});
+
+describe('validation at the edge', () => {
+  it('refuses requests before joining with NOT_JOINED', async () => {
+    const s = await client('lao-cai');
+    await expect(request(s, 'transport:create', { direction: 'send' })).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'NOT_JOINED' },
+    });
+  });
+
+  it.each([
+    ['transport:create', 'an unknown direction', { direction: 'sideways' }],
+    ['transport:create', 'an extra key', { direction: 'send', extra: 1 }],
+    ['transport:create', 'a string payload', 'send'],
+    ['transport:create', 'a null payload', null],
+    ['transport:connect', 'a numeric id', { transportId: 5, dtlsParameters: {} }],
+    ['transport:connect', 'an overlong id', { transportId: 'x'.repeat(100), dtlsParameters: {} }],
+    [
+      'producer:create',
+      'an unknown kind',
+      { transportId: 'a', kind: 'smell', source: 'camera', rtpParameters: {} },
+    ],
+    [
+      'session:ready',
+      'capabilities over 64 KiB',
+      { rtpCapabilities: { codecs: [], big: 'x'.repeat(70_000) } },
+    ],
+    ['session:join', 'a claimed identity', { token: 'pretend-chair' }],
+  ])('%s with %s → BAD_REQUEST', async (event, _what, payload) => {
+    const s = await client('nghe-an');
+    if (event !== 'session:join') await ok(s, 'session:join', {});
+    const res = await request(s, event, payload);
+    expect(res).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+  });
+
+  it('answers an unknown event with UNKNOWN_EVENT and keeps serving', async () => {
+    const s = await client('ninh-binh');
+    await expect(request(s, 'floor:seize', {})).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'UNKNOWN_EVENT' },
+    });
+    await expect(ok(s, 'session:join', {})).resolves.toMatchObject({ role: 'site' });
+  });
+
+  it('refuses unknown ids with NOT_FOUND and invalid media parameters with BAD_REQUEST', async () => {
+    const s = await client('phu-tho');
+    await ok(s, 'session:join', {});
+    await expect(
+      request(s, 'transport:connect', { transportId: 'nope', dtlsParameters: FAKE_DTLS }),
+    ).resolves.toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    const t = await ok<TransportOptions>(s, 'transport:create', { direction: 'send' });
+    await expect(
+      request(s, 'producer:create', {
+        transportId: t.id,
+        kind: 'audio',
+        source: 'microphone',
+        rtpParameters: { codecs: 7 },
+      }),
+    ).resolves.toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    await expect(
+      request(s, 'producer:create', {
+        transportId: t.id,
+        kind: 'video',
+        source: 'microphone',
+        rtpParameters: vp8Parameters(1),
+      }),
+    ).resolves.toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+  });
+
+  it('applies a request sent without an acknowledgement callback, and keeps serving', async () => {
+    const s = await client('son-la');
+    s.emit('session:join', {});
+    s.emit('transport:create');
+    await expect(request(s, 'session:join', {})).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'ALREADY_JOINED' },
+    });
+  });
+});
+
+describe('negotiation with a real worker', () => {
+  it("transports, producers and server-made consumers: the site gets the chair's media, the chair the site's camera", async () => {
+    const chair = await client('trung-uong', 'chair');
+    const site = await client('thanh-hoa');
+    const chairOffers = collectOffers(chair);
+    const siteOffers = collectOffers(site);
+    const chairInfo = await ok<JoinResult>(chair, 'session:join', {});
+    await ok(site, 'session:join', {});
+    const caps = chairInfo.routerRtpCapabilities;
+
+    // Transports: ICE candidates on loopback over UDP and TCP (one WebRtcServer port).
+    const chairSend = await ok<TransportOptions>(chair, 'transport:create', { direction: 'send' });
+    expect(chairSend.iceCandidates.map((c) => c.protocol).sort()).toEqual(['tcp', 'udp']);
+    expect(chairSend.iceCandidates.every((c) => c.ip === '127.0.0.1')).toBe(true);
+    await ok(chair, 'transport:connect', { transportId: chairSend.id, dtlsParameters: FAKE_DTLS });
+    await ok(chair, 'transport:create', { direction: 'recv' });
+    await ok(chair, 'session:ready', { rtpCapabilities: caps });
+
+    const siteRecv = await ok<TransportOptions>(site, 'transport:create', { direction: 'recv' });
+    expect(siteRecv.id).not.toBe(chairSend.id);
+    await ok(site, 'session:ready', { rtpCapabilities: caps });
+
+    const mic = await ok<{ id: string }>(chair, 'producer:create', {
+      transportId: chairSend.id,
+      kind: 'audio',
+      source: 'microphone',
+      rtpParameters: opusParameters(1111),
+    });
+    const cam = await ok<{ id: string }>(chair, 'producer:create', {
+      transportId: chairSend.id,
+      kind: 'video',
+      source: 'camera',
+      rtpParameters: vp8Parameters(2222),
+    });
+    await waitFor('site offered the chair microphone and camera', () => siteOffers.length >= 2, {
+      missing: () => siteOffers.map((o) => o.source),
+    });
+    expect(siteOffers.map((o) => o.producerId).sort()).toEqual([mic.id, cam.id].sort());
+    expect(siteOffers.every((o) => o.site.code === 'trung-uong' && o.role === 'chair')).toBe(true);
+
+    // A second producer of the same source is refused.
+    await expect(
+      request(chair, 'producer:create', {
+        transportId: chairSend.id,
+        kind: 'audio',
+        source: 'microphone',
+        rtpParameters: opusParameters(3333),
+      }),
+    ).resolves.toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+
+    const siteSend = await ok<TransportOptions>(site, 'transport:create', { direction: 'send' });
+    const siteCam = await ok<{ id: string }>(site, 'producer:create', {
+      transportId: siteSend.id,
+      kind: 'video',
+      source: 'camera',
+      rtpParameters: vp8Parameters(4444),
+    });
+    await waitFor("chair offered the site's camera", () =>
+      chairOffers.some((o) => o.producerId === siteCam.id),
+    );
+    expect(chairOffers.every((o) => o.kind === 'video' && o.site.code === 'thanh-hoa')).toBe(true);
+
+    // The site leaves: the chair is told its consumer closed.
+    const closed = new Promise((resolve) => chair.on('consumer:closed', resolve));
+    site.close();
+    await expect(closed).resolves.toMatchObject({ id: expect.any(String) });
+  });
+});
+
+describe('worker death', () => {
+  it('is logged, the worker replaced, sessions asked to rejoin, and new joins negotiate again', async () => {
+    const s = await client('quang-ninh');
+    await ok(s, 'session:join', {});
+    const closed = new Promise((resolve) => s.on('session:closed', resolve));
+    const oldPid = server.app.pool.entry(0)?.worker.pid as number;
+    process.kill(oldPid, 'SIGKILL');
+    await expect(closed).resolves.toEqual({ reason: 'media-restart' });
+    await waitFor('a new worker', () => {
+      const pid = server.app.pool.entry(0)?.worker.pid;
+      return pid && pid !== oldPid && server.app.pool.ready;
+    });
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    const again = await client('quang-ninh');
+    await ok(again, 'session:join', {});
+    const t = await ok<TransportOptions>(again, 'transport:create', { direction: 'send' });
+    await expect(
+      ok(again, 'producer:create', {
+        transportId: t.id,
+        kind: 'audio',
+        source: 'microphone',
+        rtpParameters: opusParameters(5),
+      }),
+    ).resolves.toMatchObject({ id: expect.any(String) });
+  });
+});
