@@ -71,6 +71,8 @@ export interface JoinResult {
   sites: SiteInfo[];
   presence: SitePresence[];
   routerRtpCapabilities: RtpCapabilities;
+  /** The receive transport, created with the session so receiving needs no extra round trip. */
+  recvTransport: TransportOptions;
 }
 
 export interface TransportOptions {

@@ -103,7 +103,12 @@ export async function startApplication(config: Config): Promise<Application> {
     );
   });
 
-  const app = createHttpApp({ clientDir, isReady: () => pool.ready, isStopping: () => stopping });
+  const app = createHttpApp({
+    clientDir,
+    isReady: () => pool.ready,
+    isStopping: () => stopping,
+    rtpCapabilities: () => conference.media.rtpCapabilities,
+  });
   const httpServer = http.createServer(app);
   const io: IoServer = new Server(httpServer, {
     serveClient: false,

@@ -99,6 +99,10 @@ describe('session:join', () => {
     expect(info.presence.find((p) => p.code === 'ha-noi')?.connected).toBe(true);
     const mimes = (info.routerRtpCapabilities.codecs as { mimeType: string }[]).map((c) => c.mimeType);
     expect(mimes).toEqual(expect.arrayContaining(['audio/opus', 'video/VP8', 'video/H264']));
+    expect(info.recvTransport.iceCandidates.length).toBeGreaterThan(0);
+    // The same capabilities are public over HTTP, so a browser can prepare while it connects.
+    const caps = (await (await fetch(`${server.url}/api/rtp-capabilities`)).json()) as unknown;
+    expect(caps).toEqual(info.routerRtpCapabilities);
   });
 
   it('twice on one socket is refused with ALREADY_JOINED', async () => {

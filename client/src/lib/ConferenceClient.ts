@@ -83,6 +83,12 @@ const SIMULCAST: ms.RtpEncodingParameters[] = [
 
 type Socket_ = Socket<ServerToClientEvents, ClientToServerEvents>;
 
+/** Timeline marks (performance.mark, first occurrence only) so join time can be measured and explained. */
+export function mark(name: string): void {
+  const full = `hoinghi:${name}`;
+  if (performance.getEntriesByName(full).length === 0) performance.mark(full);
+}
+
 export class ConferenceClient extends Emitter<ClientEvents> {
   readonly #opts: ClientOptions;
   #socket?: Socket_;
@@ -95,6 +101,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   #localStream?: Promise<MediaStream | undefined>;
   #closeReason?: CloseReason;
   #joinInfo?: JoinResult;
+  #preloaded?: Promise<{ device: Device; capsKey: string } | undefined>;
 
   constructor(opts: ClientOptions) {
     super();
@@ -112,6 +119,8 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   /** Starts capturing and connecting at once: both are on the path to the first frame. */
   start(): void {
     this.#localStream = this.#capture();
+    // Loading the device costs ~100 ms of WebRTC probing: do it while the socket connects.
+    this.#preloaded = this.#preloadDevice();
     const socket: Socket_ = io(this.#opts.url ?? window.location.origin, {
       auth: { token: this.#opts.token },
       transports: ['websocket'],
@@ -119,7 +128,10 @@ export class ConferenceClient extends Emitter<ClientEvents> {
       reconnectionDelayMax: 4000,
     });
     this.#socket = socket;
-    socket.on('connect', () => void this.#join());
+    socket.on('connect', () => {
+      mark('connected');
+      void this.#join();
+    });
     socket.on('connect_error', (err: Error & { data?: ConnectErrorData }) => {
       const code = err.data?.code;
       if (code && TERMINAL_CODES.has(code)) {
@@ -222,16 +234,19 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     this.#setState('joining');
     try {
       const info = await this.#request('session:join', {});
+      mark('joined');
       this.#joinInfo = info;
-      const device = new Device();
-      await device.load({
-        routerRtpCapabilities: info.routerRtpCapabilities as unknown as ms.RtpCapabilities,
-      });
+      const device = await this.#deviceFor(info.routerRtpCapabilities);
       this.#device = device;
-      this.#recvTransport = await this.#createTransport('recv');
+      mark('device-loaded');
+      this.#recvTransport = this.#setupTransport(
+        'recv',
+        device.createRecvTransport(info.recvTransport as unknown as ms.TransportOptions),
+      );
       await this.#request('session:ready', {
         rtpCapabilities: device.rtpCapabilities as unknown as Record<string, unknown>,
       });
+      mark('ready');
       this.#setState('connected');
       this.emit('joined', info);
       await this.#publish();
@@ -244,12 +259,36 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     }
   }
 
-  async #createTransport(direction: 'send' | 'recv'): Promise<ms.Transport> {
+  async #preloadDevice(): Promise<{ device: Device; capsKey: string } | undefined> {
+    try {
+      const res = await fetch(new URL('/api/rtp-capabilities', this.#opts.url ?? window.location.origin));
+      const caps = (await res.json()) as ms.RtpCapabilities;
+      const device = new Device();
+      await device.load({ routerRtpCapabilities: caps });
+      return { device, capsKey: JSON.stringify(caps) };
+    } catch {
+      return undefined; // joining loads the device itself
+    }
+  }
+
+  /** The preloaded device when it matches the router we joined, else a freshly loaded one. */
+  async #deviceFor(caps: Record<string, unknown>): Promise<Device> {
+    const pre = await this.#preloaded;
+    const key = JSON.stringify(caps);
+    if (pre && pre.capsKey === key) return pre.device;
+    const device = new Device();
+    await device.load({ routerRtpCapabilities: caps as unknown as ms.RtpCapabilities });
+    this.#preloaded = Promise.resolve({ device, capsKey: key });
+    return device;
+  }
+
+  async #createSendTransport(): Promise<ms.Transport> {
+    const opts: TransportOptions = await this.#request('transport:create', { direction: 'send' });
     const device = this.#device as Device;
-    const opts: TransportOptions = await this.#request('transport:create', { direction });
-    const params = opts as unknown as ms.TransportOptions;
-    const transport =
-      direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
+    return this.#setupTransport('send', device.createSendTransport(opts as unknown as ms.TransportOptions));
+  }
+
+  #setupTransport(direction: 'send' | 'recv', transport: ms.Transport): ms.Transport {
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       this.#request('transport:connect', {
         transportId: transport.id,
@@ -275,7 +314,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   async #publish(): Promise<void> {
     const stream = await this.#localStream;
     if (!stream || !this.#device) return;
-    this.#sendTransport = await this.#createTransport('send');
+    this.#sendTransport = await this.#createSendTransport();
     const video = stream.getVideoTracks()[0];
     const audio = stream.getAudioTracks()[0];
     if (video) {
@@ -316,6 +355,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
       });
       this.#consumers.set(consumer.id, { consumer, offer });
       ack({ ok: true, data: null });
+      mark(`consumer-${offer.kind}`);
       this.emit('track:added', { consumerId: consumer.id, offer, track: consumer.track });
     } catch (e) {
       ack({ ok: false, error: { code: 'MEDIA_ERROR', message: String(e) } });

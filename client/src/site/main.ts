@@ -1,7 +1,8 @@
 /** Provincial hall page: publishes the hall's camera and microphone, shows the programme. */
-import { ConferenceClient } from '../lib/ConferenceClient';
+import { ConferenceClient, mark } from '../lib/ConferenceClient';
 import { applyStrings, attachTrack, bindStatus, el, t, tokenFromLocation, videoElement } from '../lib/ui';
 
+mark('script');
 applyStrings();
 const client = new ConferenceClient({
   token: tokenFromLocation(),
@@ -41,7 +42,10 @@ client.on('track:added', ({ consumerId, offer, track }) => {
     programme.append(tile);
     tiles.set(offer.site.code, tile);
   }
-  attachTrack(tile.querySelector('video') as HTMLVideoElement, track);
+  const video = tile.querySelector('video') as HTMLVideoElement;
+  attachTrack(video, track);
+  if (offer.kind === 'video')
+    video.addEventListener('loadeddata', () => mark('first-remote-frame'), { once: true });
   byConsumer.set(consumerId, offer.site.code);
   waiting.hidden = true;
 });

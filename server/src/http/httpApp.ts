@@ -6,6 +6,8 @@ export interface HttpDeps {
   clientDir: string;
   isReady: () => boolean;
   isStopping: () => boolean;
+  /** The router's RTP capabilities: public, and fetched early so the browser can prepare in parallel. */
+  rtpCapabilities: () => unknown;
 }
 
 export function createHttpApp(deps: HttpDeps): express.Express {
@@ -19,6 +21,9 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     res
       .status(ready ? 200 : 503)
       .json({ status: ready ? 'ready' : deps.isStopping() ? 'stopping' : 'starting' });
+  });
+  app.get('/api/rtp-capabilities', (_req, res) => {
+    res.json(deps.rtpCapabilities());
   });
   app.get(['/site', '/chair'], (req, res) => {
     res.sendFile(path.join(deps.clientDir, `${req.path.slice(1)}.html`));

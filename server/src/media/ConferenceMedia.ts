@@ -136,6 +136,11 @@ export class ConferenceMedia {
       initialAvailableOutgoingBitrate: 1_000_000,
       appData: { direction, peerId },
     });
+    if (this.#peers.get(peerId) !== peer) {
+      // The peer left while the transport was being made.
+      transport.close();
+      throw new MediaRequestError('not-found', 'peer has no media session');
+    }
     peer.transports.set(transport.id, transport);
     transport.on('dtlsstatechange', (state) => {
       if (state === 'failed' || state === 'closed') log.warn('transport DTLS state', { peerId, state });

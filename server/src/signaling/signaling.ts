@@ -3,6 +3,7 @@
  * conference/media calls, acknowledge, broadcast. Handlers follow
  * validate → apply → ack → broadcast, and every failure is acked with an error code.
  */
+import type { types } from 'mediasoup';
 import type { Server, Socket } from 'socket.io';
 import {
   type Ack,
@@ -12,6 +13,7 @@ import {
   type ConsumerOffer,
   type JoinResult,
   type ServerToClientEvents,
+  type TransportOptions,
   CLIENT_EVENTS,
   ErrorCode,
   PROTOCOL_VERSION,
@@ -123,8 +125,9 @@ function onConnection(io: IoServer, socket: IoSocket, conference: Conference): v
     }
   });
 
-  handle('session:join', (): JoinResult => {
+  handle('session:join', async (): Promise<JoinResult> => {
     if (socket.data.joined) throw new WireFailure(ErrorCode.AlreadyJoined, 'already joined');
+    socket.data.joined = true;
     const replaced = conference.attach(session);
     if (replaced) {
       log.info('site joined again; closing the older session', { site: site.code });
@@ -133,7 +136,15 @@ function onConnection(io: IoServer, socket: IoSocket, conference: Conference): v
     conference.media.addPeer(session.id, site, cred.role, offerSender(socket), (id) =>
       socket.emit('consumer:closed', { id }),
     );
-    socket.data.joined = true;
+    let recv: types.WebRtcTransport;
+    try {
+      recv = await conference.media.createTransport(session.id, 'recv');
+    } catch (e) {
+      conference.media.removePeer(session.id);
+      conference.detach(session);
+      socket.data.joined = false;
+      throw e;
+    }
     void socket.join(ROOM);
     socket.to(ROOM).emit('presence:changed', { code: site.code, connected: true });
     log.info('joined', { site: site.code, role: cred.role });
@@ -145,18 +156,13 @@ function onConnection(io: IoServer, socket: IoSocket, conference: Conference): v
       sites: conference.roster.sites,
       presence: conference.presence(),
       routerRtpCapabilities: conference.media.rtpCapabilities as unknown as Record<string, unknown>,
+      recvTransport: transportOptions(recv),
     };
   });
 
-  handle('transport:create', async ({ direction }) => {
-    const t = await conference.media.createTransport(session.id, direction);
-    return {
-      id: t.id,
-      iceParameters: t.iceParameters,
-      iceCandidates: t.iceCandidates,
-      dtlsParameters: t.dtlsParameters,
-    };
-  });
+  handle('transport:create', async ({ direction }) =>
+    transportOptions(await conference.media.createTransport(session.id, direction)),
+  );
 
   handle('transport:connect', async ({ transportId, dtlsParameters }) => {
     await conference.media.connectTransport(session.id, transportId, dtlsParameters);
@@ -179,6 +185,15 @@ function onConnection(io: IoServer, socket: IoSocket, conference: Conference): v
     }
     log.info('left', { site: site.code, reason });
   });
+}
+
+function transportOptions(t: types.WebRtcTransport): TransportOptions {
+  return {
+    id: t.id,
+    iceParameters: t.iceParameters as unknown as Record<string, unknown>,
+    iceCandidates: t.iceCandidates as unknown as Record<string, unknown>[],
+    dtlsParameters: t.dtlsParameters as unknown as Record<string, unknown>,
+  };
 }
 
 function offerSender(socket: IoSocket) {

@@ -1,0 +1,38 @@
+/**
+ * npm run bench -- <name> [--runs N]
+ * Writes bench/results/<name>.json and prints the headline figures.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { benchJoin } from './join';
+
+const BENCHES: Record<string, { run: (runs: number) => Promise<Record<string, unknown>>; runs: number }> = {
+  join: { run: benchJoin, runs: 15 },
+};
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const names = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs');
+  const runsArg = args.indexOf('--runs');
+  const selected = names.length ? names : Object.keys(BENCHES);
+  for (const name of selected) {
+    const bench = BENCHES[name];
+    if (!bench) throw new Error(`unknown benchmark "${name}" (known: ${Object.keys(BENCHES).join(', ')})`);
+    const runs = runsArg >= 0 ? Number(args[runsArg + 1]) : bench.runs;
+    if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs needs a positive whole number');
+    console.log(`bench ${name}: ${runs} runs`);
+    const result = await bench.run(runs);
+    const dir = path.join(__dirname, '..', '..', 'bench', 'results');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${name}.json`);
+    fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(
+      `bench ${name}: median ${String(result.median_ms)} ms, p90 ${String(result.p90_ms)} ms → ${file}`,
+    );
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench failed: ${(e as Error).message}`);
+  process.exit(1);
+});
