@@ -1,0 +1,400 @@
+/**
+ * The conference rules, pure: (state, command, actor, now) → new state + minutes, or a
+ * CoreError and nothing changed. No I/O, no timers, no Date: the caller passes `now`,
+ * and asks `nextDeadline()` when to call `tick()` again.
+ */
+import type { Command, SystemEvent } from './commands';
+import { CoreError, badRequest, forbidden, notFound, wrongState } from './errors';
+import type {
+  Actor,
+  ConferenceState,
+  FloorEndReason,
+  FloorRequest,
+  FloorSettings,
+  MinuteEntry,
+  MinuteType,
+  Phase,
+  Role,
+  SiteState,
+} from './model';
+
+export interface Outcome {
+  state: ConferenceState;
+  minutes: MinuteEntry[];
+}
+
+export interface ConferenceInit {
+  id: string;
+  title: string;
+  sites: Omit<SiteState, 'rollCall'>[];
+  /** The principal that holds the chair at the start. */
+  chair: string;
+  settings: FloorSettings;
+}
+
+export function createConference(init: ConferenceInit): ConferenceState {
+  return {
+    id: init.id,
+    title: init.title,
+    phase: 'scheduled',
+    chairHolder: init.chair,
+    sites: init.sites.map((s) => ({ ...s, rollCall: 'unknown' })),
+    queue: [],
+    onAir: null,
+    presentation: null,
+    agenda: { items: [], current: -1 },
+    layout: 'speaker',
+    settings: { ...init.settings },
+    nextRequest: 1,
+    nextMinute: 1,
+  };
+}
+
+const MAX_QUEUE = 200;
+const MAX_AGENDA = 100;
+
+/** A working copy and the minutes it produces; thrown errors leave the original untouched. */
+class Draft {
+  readonly minutes: MinuteEntry[] = [];
+  constructor(
+    readonly s: ConferenceState,
+    readonly now: number,
+    readonly actor: string | null,
+  ) {}
+
+  log(type: MinuteType, siteCode: string | null, data: MinuteEntry['data'] = {}): void {
+    this.minutes.push({ seq: this.s.nextMinute++, at: this.now, type, actor: this.actor, siteCode, data });
+  }
+}
+
+const isChairHolder = (s: ConferenceState, a: Actor) =>
+  (a.role === 'chair' || a.role === 'cochair') && s.chairHolder === a.principal;
+
+function requireChair(s: ConferenceState, a: Actor): void {
+  if (!isChairHolder(s, a)) throw forbidden('only the chair may do this');
+}
+
+function requireChairOrOperator(s: ConferenceState, a: Actor): void {
+  if (!isChairHolder(s, a) && a.role !== 'operator') throw forbidden('only the chair or an operator may do this');
+}
+
+function requirePhase(s: ConferenceState, allowed: Phase[], what: string): void {
+  if (!allowed.includes(s.phase)) throw wrongState(`${what} is not possible while the conference is ${s.phase}`);
+}
+
+function site(s: ConferenceState, code: string): SiteState {
+  const found = s.sites.find((x) => x.code === code);
+  if (!found) throw notFound(`no site "${code}" in this conference`);
+  return found;
+}
+
+function requestIndex(s: ConferenceState, id: string): number {
+  const i = s.queue.findIndex((r) => r.id === id);
+  if (i < 0) throw notFound(`no floor request "${id}" in the queue`);
+  return i;
+}
+
+function endFloor(d: Draft, reason: FloorEndReason): void {
+  const on = d.s.onAir;
+  if (!on) return;
+  d.log('floor.ended', on.siteCode, {
+    requestId: on.requestId,
+    title: on.title,
+    reason,
+    allottedSec: Math.round(on.allottedMs / 1000),
+    actualSec: Math.round((d.now - on.grantedAt) / 1000),
+  });
+  d.s.onAir = null;
+}
+
+function allottedFor(s: ConferenceState, siteCode: string, explicitSec?: number): number {
+  if (explicitSec !== undefined) return explicitSec;
+  const item = s.agenda.items[s.agenda.current];
+  if (item?.allottedSec && item.speakerSite === siteCode) return item.allottedSec;
+  return s.settings.defaultAllottedSec;
+}
+
+function grant(d: Draft, req: FloorRequest, allottedSec: number, agendaItemId: string | null): void {
+  requirePhase(d.s, ['in_session'], 'granting the floor');
+  if (!Number.isInteger(allottedSec) || allottedSec < 10 || allottedSec > 3 * 3600) {
+    throw badRequest('allotted time must be 10 s to 3 h');
+  }
+  if (d.s.onAir) endFloor(d, 'next');
+  d.s.queue = d.s.queue.filter((r) => r.id !== req.id);
+  const allottedMs = allottedSec * 1000;
+  d.s.onAir = {
+    requestId: req.id,
+    siteCode: req.siteCode,
+    title: req.title,
+    grantedAt: d.now,
+    allottedMs,
+    endsAt: d.now + allottedMs,
+    warned: false,
+    expired: false,
+    agendaItemId,
+  };
+  d.log('floor.granted', req.siteCode, { requestId: req.id, title: req.title, allottedSec });
+}
+
+function newRequest(d: Draft, siteCode: string, title: string, by: string): FloorRequest {
+  return { id: `r${d.s.nextRequest++}`, siteCode, title, requestedAt: d.now, by };
+}
+
+type Handler<C extends Command> = (d: Draft, cmd: C, a: Actor) => void;
+type Handlers = { [T in Command['type']]: Handler<Extract<Command, { type: T }>> };
+
+const lifecycle =
+  (from: Phase[], to: Phase, minute: MinuteType): Handler<Command> =>
+  (d, _cmd, a) => {
+    requireChair(d.s, a);
+    requirePhase(d.s, from, `moving to ${to}`);
+    if (to === 'concluded') {
+      endFloor(d, 'concluded');
+      for (const r of d.s.queue) d.log('floor.rejected', r.siteCode, { requestId: r.id, reason: 'concluded' });
+      d.s.queue = [];
+    }
+    d.s.phase = to;
+    d.log(minute, null);
+  };
+
+const HANDLERS: Handlers = {
+  'conference:open': lifecycle(['scheduled'], 'open', 'conference.opened'),
+  'conference:start': lifecycle(['open'], 'in_session', 'conference.started'),
+  'conference:conclude': lifecycle(['in_session'], 'concluded', 'conference.concluded'),
+  'conference:close': lifecycle(['concluded'], 'closed', 'conference.closed'),
+
+  'chair:handover': (d, { to }, a) => {
+    requireChairOrOperator(d.s, a);
+    if (to === d.s.chairHolder) throw wrongState('that person already holds the chair');
+    const from = d.s.chairHolder;
+    d.s.chairHolder = to;
+    d.log('chair.handed', null, { from, to });
+  },
+
+  'floor:request': (d, { title, siteCode }, a) => {
+    requirePhase(d.s, ['open', 'in_session'], 'requesting the floor');
+    let code = a.siteCode;
+    if (siteCode !== undefined && siteCode !== a.siteCode) {
+      if (a.role === 'site') throw forbidden('a site may request the floor only for itself');
+      requireChairOrOperator(d.s, a);
+      code = siteCode;
+    } else if (a.role === 'wall') {
+      throw forbidden('the video wall cannot request the floor');
+    }
+    site(d.s, code);
+    if (d.s.queue.some((r) => r.siteCode === code)) throw wrongState('this site is already in the queue');
+    if (d.s.onAir?.siteCode === code) throw wrongState('this site already has the floor');
+    if (d.s.queue.length >= MAX_QUEUE) throw wrongState('the queue is full');
+    const req = newRequest(d, code, title, a.principal);
+    d.s.queue.push(req);
+    d.log('floor.requested', code, { requestId: req.id, title });
+  },
+
+  'floor:withdraw': (d, { requestId }, a) => {
+    const i = requestIndex(d.s, requestId);
+    const req = d.s.queue[i] as FloorRequest;
+    const own = a.role === 'site' && req.siteCode === a.siteCode;
+    if (!own) requireChairOrOperator(d.s, a);
+    d.s.queue.splice(i, 1);
+    d.log('floor.withdrawn', req.siteCode, { requestId });
+  },
+
+  'floor:reorder': (d, { requestId, toIndex }, a) => {
+    requireChair(d.s, a);
+    const i = requestIndex(d.s, requestId);
+    if (!Number.isInteger(toIndex) || toIndex < 0 || toIndex >= d.s.queue.length) {
+      throw badRequest(`toIndex must be 0 to ${d.s.queue.length - 1}`);
+    }
+    const [req] = d.s.queue.splice(i, 1) as [FloorRequest];
+    d.s.queue.splice(toIndex, 0, req);
+    d.log('floor.reordered', req.siteCode, { requestId, from: i, to: toIndex });
+  },
+
+  'floor:grant': (d, { requestId, allottedSec }, a) => {
+    requireChair(d.s, a);
+    const req = d.s.queue[requestIndex(d.s, requestId)] as FloorRequest;
+    grant(d, req, allottedFor(d.s, req.siteCode, allottedSec), null);
+  },
+
+  'floor:next': (d, _cmd, a) => {
+    requireChair(d.s, a);
+    const req = d.s.queue[0];
+    if (!req) throw wrongState('the queue is empty');
+    grant(d, req, allottedFor(d.s, req.siteCode), null);
+  },
+
+  'floor:skip': (d, { requestId }, a) => {
+    requireChair(d.s, a);
+    const i = requestIndex(d.s, requestId);
+    const [req] = d.s.queue.splice(i, 1) as [FloorRequest];
+    d.s.queue.push(req);
+    d.log('floor.skipped', req.siteCode, { requestId });
+  },
+
+  'floor:reject': (d, { requestId, reason }, a) => {
+    requireChair(d.s, a);
+    const i = requestIndex(d.s, requestId);
+    const [req] = d.s.queue.splice(i, 1) as [FloorRequest];
+    d.log('floor.rejected', req.siteCode, { requestId, reason: reason ?? null });
+  },
+
+  'floor:revoke': (d, _cmd, a) => {
+    requireChair(d.s, a);
+    if (!d.s.onAir) throw wrongState('nobody has the floor');
+    endFloor(d, 'revoked');
+  },
+
+  'floor:extend': (d, { seconds }, a) => {
+    requireChair(d.s, a);
+    const on = d.s.onAir;
+    if (!on) throw wrongState('nobody has the floor');
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw badRequest('seconds must be 1 to 3600');
+    on.allottedMs += seconds * 1000;
+    on.endsAt += seconds * 1000;
+    on.warned = d.now >= on.endsAt - d.s.settings.warningSec * 1000;
+    on.expired = false;
+    d.log('floor.extended', on.siteCode, { requestId: on.requestId, seconds });
+  },
+
+  'presentation:give': (d, { to }, a) => {
+    requireChair(d.s, a);
+    requirePhase(d.s, ['open', 'in_session', 'concluded'], 'presenting');
+    if (to.kind === 'site') site(d.s, to.code);
+    d.s.presentation = to;
+    d.log('presentation.changed', to.kind === 'site' ? to.code : null, {
+      holder: to.kind === 'site' ? `site:${to.code}` : `person:${to.principal}`,
+    });
+  },
+
+  'presentation:release': (d, _cmd, a) => {
+    const p = d.s.presentation;
+    if (!p) throw wrongState('nobody holds the presentation');
+    const holds = (p.kind === 'site' && a.role === 'site' && a.siteCode === p.code) || (p.kind === 'person' && a.principal === p.principal);
+    if (!holds) requireChair(d.s, a);
+    d.s.presentation = null;
+    d.log('presentation.changed', null, { holder: null });
+  },
+
+  'agenda:set': (d, { items }, a) => {
+    requireChairOrOperator(d.s, a);
+    requirePhase(d.s, ['scheduled', 'open', 'in_session'], 'changing the agenda');
+    if (items.length > MAX_AGENDA) throw badRequest(`at most ${MAX_AGENDA} agenda items`);
+    for (const it of items) if (it.speakerSite) site(d.s, it.speakerSite);
+    d.s.agenda = {
+      items: items.map((it, i) => ({
+        id: `a${i + 1}`,
+        kind: it.kind,
+        title: it.title,
+        allottedSec: it.allottedSec ?? null,
+        speakerSite: it.speakerSite ?? null,
+      })),
+      current: items.length ? Math.min(Math.max(d.s.agenda.current, -1), items.length - 1) : -1,
+    };
+    d.log('agenda.set', null, { items: items.length });
+  },
+
+  'agenda:next': (d, _cmd, a) => {
+    requireChair(d.s, a);
+    moveAgenda(d, d.s.agenda.current + 1);
+  },
+
+  'agenda:goto': (d, { index }, a) => {
+    requireChair(d.s, a);
+    moveAgenda(d, index);
+  },
+
+  'agenda:grant': (d, _cmd, a) => {
+    requireChair(d.s, a);
+    const item = d.s.agenda.items[d.s.agenda.current];
+    if (!item) throw wrongState('no current agenda item');
+    if (!item.speakerSite) throw wrongState('the current agenda item has no speaker site');
+    const queued = d.s.queue.find((r) => r.siteCode === item.speakerSite);
+    const req = queued ?? newRequest(d, item.speakerSite, item.title, a.principal);
+    grant(d, { ...req, title: queued?.title ?? item.title }, item.allottedSec ?? d.s.settings.defaultAllottedSec, item.id);
+  },
+
+  'layout:set': (d, { layout }, a) => {
+    requireChair(d.s, a);
+    if (d.s.layout === layout) return;
+    d.s.layout = layout;
+    d.log('layout.changed', null, { layout });
+  },
+
+  'rollcall:mark': (d, { siteCode, status }, a) => {
+    requireChairOrOperator(d.s, a);
+    const st = site(d.s, siteCode);
+    st.rollCall = status;
+    d.log('rollcall.marked', siteCode, { status });
+  },
+};
+
+function moveAgenda(d: Draft, index: number): void {
+  requirePhase(d.s, ['open', 'in_session'], 'moving through the agenda');
+  if (!Number.isInteger(index) || index < 0 || index >= d.s.agenda.items.length) {
+    throw badRequest(d.s.agenda.items.length ? `agenda index must be 0 to ${d.s.agenda.items.length - 1}` : 'the agenda is empty');
+  }
+  const from = d.s.agenda.current;
+  d.s.agenda.current = index;
+  const item = d.s.agenda.items[index];
+  d.log('agenda.moved', item?.speakerSite ?? null, { from, to: index, title: item?.title ?? '' });
+}
+
+/** Applies a command from an actor. Throws CoreError; on error the given state is unchanged. */
+export function execute(state: ConferenceState, cmd: Command, actor: Actor, now: number): Outcome {
+  if (state.phase === 'closed') throw wrongState('the conference is closed');
+  const handler = HANDLERS[cmd.type] as Handler<Command> | undefined;
+  if (!handler) throw badRequest(`unknown command ${String(cmd.type)}`);
+  const d = new Draft(structuredClone(state), now, actor.principal);
+  handler(d, cmd, actor);
+  return { state: d.s, minutes: d.minutes };
+}
+
+/** Connections and disconnections, recorded in the minutes. */
+export function observe(state: ConferenceState, ev: SystemEvent, now: number): Outcome {
+  const d = new Draft(structuredClone(state), now, null);
+  site(d.s, ev.siteCode);
+  d.log(ev.type === 'site:connected' ? 'site.joined' : 'site.left', ev.siteCode);
+  return { state: d.s, minutes: d.minutes };
+}
+
+/** Advances time: the warning before the end, expiry, and (by policy) the end after the grace period. */
+export function tick(state: ConferenceState, now: number): Outcome {
+  const on = state.onAir;
+  if (!on) return { state, minutes: [] };
+  const warnAt = on.endsAt - state.settings.warningSec * 1000;
+  const endAt = on.endsAt + state.settings.graceSec * 1000;
+  const due = (!on.warned && now >= warnAt) || (!on.expired && now >= on.endsAt) || (state.settings.expiry === 'end' && now >= endAt);
+  if (!due) return { state, minutes: [] };
+  const d = new Draft(structuredClone(state), now, null);
+  const cur = d.s.onAir as NonNullable<ConferenceState['onAir']>;
+  if (!cur.warned && now >= warnAt) {
+    cur.warned = true;
+    d.log('floor.warning', cur.siteCode, { requestId: cur.requestId, remainingSec: Math.max(0, Math.round((cur.endsAt - now) / 1000)) });
+  }
+  if (!cur.expired && now >= cur.endsAt) {
+    cur.expired = true;
+    d.log('floor.expired', cur.siteCode, { requestId: cur.requestId, policy: state.settings.expiry });
+  }
+  if (state.settings.expiry === 'end' && now >= endAt) endFloor(d, 'expired');
+  return { state: d.s, minutes: d.minutes };
+}
+
+/** When `tick` next has something to do, or null. */
+export function nextDeadline(state: ConferenceState): number | null {
+  const on = state.onAir;
+  if (!on) return null;
+  if (!on.warned) return Math.min(on.endsAt - state.settings.warningSec * 1000, on.endsAt);
+  if (!on.expired) return on.endsAt;
+  return state.settings.expiry === 'end' ? on.endsAt + state.settings.graceSec * 1000 : null;
+}
+
+/** The site whose microphone is heard besides the chair's, if any. */
+export function speakingSite(state: ConferenceState): string | null {
+  return state.onAir?.siteCode ?? null;
+}
+
+export function isCoreError(e: unknown): e is CoreError {
+  return e instanceof CoreError;
+}
+
+export const ROLES: readonly Role[] = ['chair', 'cochair', 'operator', 'site', 'wall'];

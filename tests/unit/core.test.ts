@@ -1,0 +1,446 @@
+/**
+ * The conference core, rule by rule, with an injected clock. Every failing command must
+ * throw a typed CoreError and leave the state exactly as it was.
+ */
+import type { Command } from '../../server/src/core/commands';
+import { createConference, execute, nextDeadline, observe, tick } from '../../server/src/core/conference';
+import { CoreError } from '../../server/src/core/errors';
+import type { Actor, ConferenceState, FloorSettings, MinuteEntry } from '../../server/src/core/model';
+
+const SETTINGS: FloorSettings = { defaultAllottedSec: 300, warningSec: 60, expiry: 'signal', graceSec: 15 };
+const T0 = 1_700_000_000_000;
+
+const chair: Actor = { role: 'chair', principal: 'chair', siteCode: 'tw' };
+const cochair: Actor = { role: 'cochair', principal: 'cochair', siteCode: 'tw' };
+const operator: Actor = { role: 'operator', principal: 'operator', siteCode: 'tw' };
+const wall: Actor = { role: 'wall', principal: 'wall', siteCode: 'tw' };
+const siteActor = (code: string): Actor => ({ role: 'site', principal: code, siteCode: code });
+const A = siteActor('a');
+const B = siteActor('b');
+const C = siteActor('c');
+
+function fresh(settings: Partial<FloorSettings> = {}): ConferenceState {
+  return createConference({
+    id: 'conf',
+    title: 'Hội nghị',
+    chair: 'chair',
+    settings: { ...SETTINGS, ...settings },
+    sites: [
+      { code: 'tw', name: 'Trung ương', kind: 'central' },
+      { code: 'a', name: 'Hà Nội', kind: 'city' },
+      { code: 'b', name: 'Huế', kind: 'city' },
+      { code: 'c', name: 'Cà Mau', kind: 'province' },
+    ],
+  });
+}
+
+/** A small driver: keeps state and minutes, advances a fake clock. */
+class Run {
+  state: ConferenceState;
+  minutes: MinuteEntry[] = [];
+  now = T0;
+  constructor(state = fresh()) {
+    this.state = state;
+  }
+  do(actor: Actor, cmd: Command): this {
+    const out = execute(this.state, cmd, actor, this.now);
+    this.state = out.state;
+    this.minutes.push(...out.minutes);
+    return this;
+  }
+  at(ms: number): this {
+    this.now = T0 + ms;
+    const out = tick(this.state, this.now);
+    this.state = out.state;
+    this.minutes.push(...out.minutes);
+    return this;
+  }
+  fails(actor: Actor, cmd: Command, kind: CoreError['kind']): void {
+    const before = structuredClone(this.state);
+    let err: unknown;
+    try {
+      execute(this.state, cmd, actor, this.now);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CoreError);
+    expect((err as CoreError).kind).toBe(kind);
+    expect(this.state).toEqual(before);
+  }
+  last(): MinuteEntry {
+    return this.minutes[this.minutes.length - 1] as MinuteEntry;
+  }
+}
+
+function inSession(): Run {
+  return new Run().do(chair, { type: 'conference:open' }).do(chair, { type: 'conference:start' });
+}
+
+const queueSites = (r: Run) => r.state.queue.map((q) => q.siteCode);
+
+describe('lifecycle', () => {
+  it('goes scheduled → open → in session → concluded → closed, each in the minutes', () => {
+    const r = new Run();
+    expect(r.state.phase).toBe('scheduled');
+    r.do(chair, { type: 'conference:open' });
+    r.do(chair, { type: 'conference:start' });
+    r.do(chair, { type: 'conference:conclude' });
+    r.do(chair, { type: 'conference:close' });
+    expect(r.state.phase).toBe('closed');
+    expect(r.minutes.map((m) => m.type)).toEqual([
+      'conference.opened',
+      'conference.started',
+      'conference.concluded',
+      'conference.closed',
+    ]);
+  });
+
+  it.each([
+    ['scheduled', { type: 'conference:start' }],
+    ['scheduled', { type: 'conference:conclude' }],
+    ['scheduled', { type: 'conference:close' }],
+    ['open', { type: 'conference:open' }],
+    ['open', { type: 'conference:conclude' }],
+    ['in_session', { type: 'conference:open' }],
+    ['in_session', { type: 'conference:close' }],
+  ] as const)('refuses an invalid transition from %s: %j', (phase, cmd) => {
+    const r = new Run();
+    if (phase !== 'scheduled') r.do(chair, { type: 'conference:open' });
+    if (phase === 'in_session') r.do(chair, { type: 'conference:start' });
+    r.fails(chair, cmd, 'wrong-state');
+  });
+
+  it('refuses every command once closed', () => {
+    const r = inSession().do(chair, { type: 'conference:conclude' }).do(chair, { type: 'conference:close' });
+    r.fails(chair, { type: 'layout:set', layout: 'grid' }, 'wrong-state');
+    r.fails(operator, { type: 'rollcall:mark', siteCode: 'a', status: 'present' }, 'wrong-state');
+  });
+
+  it('concluding ends the floor and clears the queue, recording both', () => {
+    const r = inSession()
+      .do(A, { type: 'floor:request', title: 'x' })
+      .do(B, { type: 'floor:request', title: 'y' })
+      .do(chair, { type: 'floor:next' })
+      .do(chair, { type: 'conference:conclude' });
+    expect(r.state.onAir).toBeNull();
+    expect(r.state.queue).toEqual([]);
+    expect(r.minutes.map((m) => m.type).slice(-3)).toEqual(['floor.ended', 'floor.rejected', 'conference.concluded']);
+  });
+
+  it('only the chair moves the lifecycle', () => {
+    const r = new Run();
+    for (const who of [operator, cochair, wall, A]) r.fails(who, { type: 'conference:open' }, 'forbidden');
+  });
+});
+
+describe('roles and the chair', () => {
+  it('the chair hands the chair to a co-chair, who then chairs; the old chair no longer can', () => {
+    const r = inSession().do(chair, { type: 'chair:handover', to: 'cochair' });
+    expect(r.state.chairHolder).toBe('cochair');
+    expect(r.last()).toMatchObject({ type: 'chair.handed', data: { from: 'chair', to: 'cochair' } });
+    r.do(cochair, { type: 'layout:set', layout: 'grid' });
+    r.fails(chair, { type: 'layout:set', layout: 'speaker' }, 'forbidden');
+  });
+
+  it('an operator may hand the chair over (the chair dropped), a site or the wall may not', () => {
+    const r = inSession();
+    r.fails(A, { type: 'chair:handover', to: 'a' }, 'forbidden');
+    r.fails(wall, { type: 'chair:handover', to: 'wall' }, 'forbidden');
+    r.do(operator, { type: 'chair:handover', to: 'cochair' });
+    expect(r.state.chairHolder).toBe('cochair');
+  });
+
+  it('a co-chair who does not hold the chair cannot chair', () => {
+    inSession().fails(cochair, { type: 'floor:revoke' }, 'forbidden');
+  });
+});
+
+describe('speaker queue', () => {
+  it('is first-come ordered, with the statement title and time of request', () => {
+    const r = inSession();
+    r.now = T0 + 1000;
+    r.do(B, { type: 'floor:request', title: 'Tham luận về y tế' });
+    r.now = T0 + 2000;
+    r.do(A, { type: 'floor:request', title: 'Tham luận về giáo dục' });
+    expect(r.state.queue).toEqual([
+      { id: 'r1', siteCode: 'b', title: 'Tham luận về y tế', requestedAt: T0 + 1000, by: 'b' },
+      { id: 'r2', siteCode: 'a', title: 'Tham luận về giáo dục', requestedAt: T0 + 2000, by: 'a' },
+    ]);
+    expect(r.last()).toMatchObject({ type: 'floor.requested', siteCode: 'a', actor: 'a', at: T0 + 2000 });
+  });
+
+  it('may be joined before the session starts (open) but not while scheduled or concluded', () => {
+    const r = new Run();
+    r.fails(A, { type: 'floor:request', title: 'x' }, 'wrong-state');
+    r.do(chair, { type: 'conference:open' }).do(A, { type: 'floor:request', title: 'x' });
+    expect(queueSites(r)).toEqual(['a']);
+  });
+
+  it('a site requests only for itself; the chair or an operator for any site, the central bridge included', () => {
+    const r = inSession();
+    r.fails(A, { type: 'floor:request', title: 'x', siteCode: 'b' }, 'forbidden');
+    r.do(operator, { type: 'floor:request', title: 'Đại biểu Bộ Y tế', siteCode: 'tw' });
+    r.do(chair, { type: 'floor:request', title: 'x', siteCode: 'c' });
+    expect(queueSites(r)).toEqual(['tw', 'c']);
+    expect(r.state.queue[0]?.by).toBe('operator');
+    r.fails(wall, { type: 'floor:request', title: 'x' }, 'forbidden');
+    r.fails(chair, { type: 'floor:request', title: 'x', siteCode: 'nowhere' }, 'not-found');
+  });
+
+  it('a site is in the queue at most once, and not while it has the floor', () => {
+    const r = inSession().do(A, { type: 'floor:request', title: 'x' });
+    r.fails(A, { type: 'floor:request', title: 'again' }, 'wrong-state');
+    r.do(chair, { type: 'floor:next' });
+    r.fails(A, { type: 'floor:request', title: 'more' }, 'wrong-state');
+  });
+
+  it('a site withdraws its own request, not another site’s; the chair may withdraw any', () => {
+    const r = inSession().do(A, { type: 'floor:request', title: 'x' }).do(B, { type: 'floor:request', title: 'y' });
+    r.fails(A, { type: 'floor:withdraw', requestId: 'r2' }, 'forbidden');
+    r.do(A, { type: 'floor:withdraw', requestId: 'r1' });
+    r.do(chair, { type: 'floor:withdraw', requestId: 'r2' });
+    expect(r.state.queue).toEqual([]);
+    r.fails(A, { type: 'floor:withdraw', requestId: 'r1' }, 'not-found');
+  });
+
+  it('the chair reorders; a bad index is refused', () => {
+    const r = inSession()
+      .do(A, { type: 'floor:request', title: 'x' })
+      .do(B, { type: 'floor:request', title: 'y' })
+      .do(C, { type: 'floor:request', title: 'z' })
+      .do(chair, { type: 'floor:reorder', requestId: 'r3', toIndex: 0 });
+    expect(queueSites(r)).toEqual(['c', 'a', 'b']);
+    expect(r.last()).toMatchObject({ type: 'floor.reordered', data: { from: 2, to: 0 } });
+    r.fails(chair, { type: 'floor:reorder', requestId: 'r1', toIndex: 3 }, 'bad-request');
+    r.fails(A, { type: 'floor:reorder', requestId: 'r1', toIndex: 0 }, 'forbidden');
+  });
+
+  it('skip moves a request to the end; reject removes it with a reason', () => {
+    const r = inSession()
+      .do(A, { type: 'floor:request', title: 'x' })
+      .do(B, { type: 'floor:request', title: 'y' })
+      .do(C, { type: 'floor:request', title: 'z' })
+      .do(chair, { type: 'floor:skip', requestId: 'r1' });
+    expect(queueSites(r)).toEqual(['b', 'c', 'a']);
+    r.do(chair, { type: 'floor:reject', requestId: 'r3', reason: 'hết thời gian' });
+    expect(queueSites(r)).toEqual(['b', 'a']);
+    expect(r.last()).toMatchObject({ type: 'floor.rejected', siteCode: 'c', data: { reason: 'hết thời gian' } });
+  });
+
+  it('only the chair grants, skips, rejects and revokes', () => {
+    const r = inSession().do(A, { type: 'floor:request', title: 'x' });
+    for (const who of [operator, A, B, wall, cochair]) {
+      r.fails(who, { type: 'floor:grant', requestId: 'r1' }, 'forbidden');
+      r.fails(who, { type: 'floor:next' }, 'forbidden');
+      r.fails(who, { type: 'floor:skip', requestId: 'r1' }, 'forbidden');
+      r.fails(who, { type: 'floor:reject', requestId: 'r1' }, 'forbidden');
+    }
+  });
+});
+
+describe('the floor', () => {
+  it('grant puts one site on air with the default allotted time and removes it from the queue', () => {
+    const r = inSession().do(A, { type: 'floor:request', title: 'x' }).do(B, { type: 'floor:request', title: 'y' });
+    r.now = T0 + 5000;
+    r.do(chair, { type: 'floor:grant', requestId: 'r2' });
+    expect(r.state.onAir).toMatchObject({ siteCode: 'b', title: 'y', grantedAt: T0 + 5000, allottedMs: 300_000, endsAt: T0 + 305_000 });
+    expect(queueSites(r)).toEqual(['a']);
+    expect(r.last()).toMatchObject({ type: 'floor.granted', siteCode: 'b', data: { allottedSec: 300 } });
+  });
+
+  it('granting while a site is on air ends that floor first: at most one site on air', () => {
+    const r = inSession()
+      .do(A, { type: 'floor:request', title: 'x' })
+      .do(B, { type: 'floor:request', title: 'y' })
+      .do(chair, { type: 'floor:next' });
+    r.now = T0 + 42_000;
+    r.do(chair, { type: 'floor:next' });
+    expect(r.state.onAir?.siteCode).toBe('b');
+    const ended = r.minutes.find((m) => m.type === 'floor.ended');
+    expect(ended).toMatchObject({ siteCode: 'a', data: { reason: 'next', allottedSec: 300, actualSec: 42 } });
+  });
+
+  it('grant next on an empty queue, and granting before the session starts, are refused', () => {
+    inSession().fails(chair, { type: 'floor:next' }, 'wrong-state');
+    const r = new Run().do(chair, { type: 'conference:open' }).do(A, { type: 'floor:request', title: 'x' });
+    r.fails(chair, { type: 'floor:grant', requestId: 'r1' }, 'wrong-state');
+  });
+
+  it('an explicit allotted time wins, and must be 10 s to 3 h', () => {
+    const r = inSession().do(A, { type: 'floor:request', title: 'x' });
+    r.fails(chair, { type: 'floor:grant', requestId: 'r1', allottedSec: 5 }, 'bad-request');
+    r.do(chair, { type: 'floor:grant', requestId: 'r1', allottedSec: 120 });
+    expect(r.state.onAir?.allottedMs).toBe(120_000);
+  });
+
+  it('revoke ends the floor with allotted versus actual time; revoking nobody is refused', () => {
+    const r = inSession().do(A, { type: 'floor:request', title: 'x' }).do(chair, { type: 'floor:next' });
+    r.now = T0 + 90_500;
+    r.do(chair, { type: 'floor:revoke' });
+    expect(r.state.onAir).toBeNull();
+    expect(r.last()).toMatchObject({ type: 'floor.ended', data: { reason: 'revoked', allottedSec: 300, actualSec: 91 } });
+    r.fails(chair, { type: 'floor:revoke' }, 'wrong-state');
+  });
+
+  it('extend adds time, and re-arms the warning when the new end is far enough', () => {
+    const r = inSession().do(A, { type: 'floor:request', title: 'x' }).do(chair, { type: 'floor:next' });
+    r.at(250_000);
+    expect(r.state.onAir?.warned).toBe(true);
+    r.do(chair, { type: 'floor:extend', seconds: 120 });
+    expect(r.state.onAir).toMatchObject({ allottedMs: 420_000, endsAt: T0 + 420_000, warned: false });
+    r.fails(chair, { type: 'floor:extend', seconds: 0 }, 'bad-request');
+  });
+});
+
+describe('time limits (injected clock)', () => {
+  const granted = (settings: Partial<FloorSettings> = {}) =>
+    new Run(fresh(settings))
+      .do(chair, { type: 'conference:open' })
+      .do(chair, { type: 'conference:start' })
+      .do(A, { type: 'floor:request', title: 'x' })
+      .do(chair, { type: 'floor:grant', requestId: 'r1', allottedSec: 120 });
+
+  it('warns once, warningSec before the end, and not earlier', () => {
+    const r = granted();
+    expect(nextDeadline(r.state)).toBe(T0 + 60_000);
+    r.at(59_999);
+    expect(r.state.onAir?.warned).toBe(false);
+    r.at(60_000).at(61_000);
+    expect(r.minutes.filter((m) => m.type === 'floor.warning')).toHaveLength(1);
+    expect(r.last()).toMatchObject({ type: 'floor.warning', actor: null, data: { remainingSec: 60 } });
+    expect(nextDeadline(r.state)).toBe(T0 + 120_000);
+  });
+
+  it('with the "signal" policy, expiry is recorded and the speaker keeps the floor', () => {
+    const r = granted().at(120_000);
+    expect(r.state.onAir).toMatchObject({ expired: true, siteCode: 'a' });
+    expect(r.last()).toMatchObject({ type: 'floor.expired', data: { policy: 'signal' } });
+    expect(nextDeadline(r.state)).toBeNull();
+    r.at(500_000);
+    expect(r.state.onAir?.siteCode).toBe('a');
+  });
+
+  it('with the "end" policy, the floor ends after the grace period', () => {
+    const r = granted({ expiry: 'end', graceSec: 15 }).at(120_000);
+    expect(r.state.onAir?.expired).toBe(true);
+    expect(nextDeadline(r.state)).toBe(T0 + 135_000);
+    r.at(134_999);
+    expect(r.state.onAir).not.toBeNull();
+    r.at(135_000);
+    expect(r.state.onAir).toBeNull();
+    expect(r.last()).toMatchObject({ type: 'floor.ended', data: { reason: 'expired', allottedSec: 120, actualSec: 135 } });
+  });
+
+  it('a late tick catches up: warning, expiry and end in order', () => {
+    const r = granted({ expiry: 'end' }).at(1_000_000);
+    expect(r.minutes.slice(-3).map((m) => m.type)).toEqual(['floor.warning', 'floor.expired', 'floor.ended']);
+  });
+
+  it('tick with nothing due changes nothing', () => {
+    const r = granted();
+    const before = r.state;
+    r.at(1000);
+    expect(r.state).toBe(before);
+  });
+});
+
+describe('presentation token', () => {
+  it('has one holder at a time: the chair gives it to a site or a person; giving again moves it', () => {
+    const r = inSession().do(chair, { type: 'presentation:give', to: { kind: 'site', code: 'a' } });
+    expect(r.state.presentation).toEqual({ kind: 'site', code: 'a' });
+    r.do(chair, { type: 'presentation:give', to: { kind: 'person', principal: 'chair' } });
+    expect(r.state.presentation).toEqual({ kind: 'person', principal: 'chair' });
+    expect(r.minutes.filter((m) => m.type === 'presentation.changed')).toHaveLength(2);
+  });
+
+  it('only the chair gives it; the holder or the chair releases it', () => {
+    const r = inSession();
+    r.fails(A, { type: 'presentation:give', to: { kind: 'site', code: 'a' } }, 'forbidden');
+    r.fails(chair, { type: 'presentation:give', to: { kind: 'site', code: 'zz' } }, 'not-found');
+    r.do(chair, { type: 'presentation:give', to: { kind: 'site', code: 'a' } });
+    r.fails(B, { type: 'presentation:release' }, 'forbidden');
+    r.do(A, { type: 'presentation:release' });
+    expect(r.state.presentation).toBeNull();
+    r.fails(A, { type: 'presentation:release' }, 'wrong-state');
+  });
+});
+
+describe('agenda', () => {
+  const items = [
+    { kind: 'opening' as const, title: 'Khai mạc', allottedSec: 600 },
+    { kind: 'statement' as const, title: 'Tham luận Hà Nội', allottedSec: 420, speakerSite: 'a' },
+    { kind: 'conclusion' as const, title: 'Kết luận' },
+  ];
+
+  it('the chair or an operator sets it; the chair moves to the next item', () => {
+    const r = new Run().do(operator, { type: 'agenda:set', items });
+    expect(r.state.agenda.items.map((i) => i.id)).toEqual(['a1', 'a2', 'a3']);
+    expect(r.state.agenda.current).toBe(-1);
+    r.do(chair, { type: 'conference:open' }).do(chair, { type: 'agenda:next' });
+    expect(r.state.agenda.current).toBe(0);
+    r.do(chair, { type: 'agenda:next' });
+    expect(r.last()).toMatchObject({ type: 'agenda.moved', siteCode: 'a', data: { from: 0, to: 1 } });
+    r.do(chair, { type: 'agenda:next' });
+    r.fails(chair, { type: 'agenda:next' }, 'bad-request');
+    r.fails(operator, { type: 'agenda:next' }, 'forbidden');
+    r.fails(A, { type: 'agenda:set', items: [] }, 'forbidden');
+  });
+
+  it('refuses an agenda naming an unknown speaker site', () => {
+    new Run().fails(chair, { type: 'agenda:set', items: [{ kind: 'statement', title: 'x', speakerSite: 'zz' }] }, 'not-found');
+  });
+
+  it("granting from the current item uses its speaker site, title and allotted time, consuming the site's request", () => {
+    const r = inSession()
+      .do(chair, { type: 'agenda:set', items })
+      .do(A, { type: 'floor:request', title: 'Báo cáo của Hà Nội' })
+      .do(chair, { type: 'agenda:goto', index: 1 })
+      .do(chair, { type: 'agenda:grant' });
+    expect(r.state.onAir).toMatchObject({ siteCode: 'a', allottedMs: 420_000, agendaItemId: 'a2', title: 'Báo cáo của Hà Nội' });
+    expect(r.state.queue).toEqual([]);
+  });
+
+  it('granting from an item with no speaker site is refused; a queue grant for the item’s site uses its time', () => {
+    const r = inSession().do(chair, { type: 'agenda:set', items }).do(chair, { type: 'agenda:goto', index: 0 });
+    r.fails(chair, { type: 'agenda:grant' }, 'wrong-state');
+    r.do(chair, { type: 'agenda:goto', index: 1 }).do(A, { type: 'floor:request', title: 'x' }).do(chair, { type: 'floor:next' });
+    expect(r.state.onAir?.allottedMs).toBe(420_000);
+  });
+});
+
+describe('layout, roll call, connections', () => {
+  it('the chair chooses the layout for every screen; setting the same layout records nothing', () => {
+    const r = inSession().do(chair, { type: 'layout:set', layout: 'speaker_presentation' });
+    expect(r.state.layout).toBe('speaker_presentation');
+    const n = r.minutes.length;
+    r.do(chair, { type: 'layout:set', layout: 'speaker_presentation' });
+    expect(r.minutes).toHaveLength(n);
+    r.fails(operator, { type: 'layout:set', layout: 'grid' }, 'forbidden');
+  });
+
+  it('the operator marks roll call per site', () => {
+    const r = new Run().do(operator, { type: 'rollcall:mark', siteCode: 'b', status: 'present' });
+    expect(r.state.sites.find((s) => s.code === 'b')?.rollCall).toBe('present');
+    r.fails(B, { type: 'rollcall:mark', siteCode: 'b', status: 'present' }, 'forbidden');
+  });
+
+  it('joins and leaves go into the minutes as system entries', () => {
+    const s = fresh();
+    const out = observe(s, { type: 'site:connected', siteCode: 'a' }, T0);
+    expect(out.minutes).toEqual([{ seq: 1, at: T0, type: 'site.joined', actor: null, siteCode: 'a', data: {} }]);
+    expect(observe(out.state, { type: 'site:disconnected', siteCode: 'a' }, T0 + 1).minutes[0]?.seq).toBe(2);
+  });
+});
+
+describe('minutes', () => {
+  it('are numbered without gaps across every kind of command', () => {
+    const r = inSession()
+      .do(A, { type: 'floor:request', title: 'x' })
+      .do(chair, { type: 'floor:next' })
+      .do(chair, { type: 'presentation:give', to: { kind: 'site', code: 'a' } })
+      .at(299_000)
+      .do(chair, { type: 'floor:revoke' });
+    expect(r.minutes.map((m) => m.seq)).toEqual(r.minutes.map((_m, i) => i + 1));
+    expect(r.state.nextMinute).toBe(r.minutes.length + 1);
+  });
+});
