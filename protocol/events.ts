@@ -6,7 +6,16 @@
  * Every event is documented in docs/protocol.md; a test fails when one is missing there.
  */
 
-export const PROTOCOL_VERSION = 1;
+import type {
+  AgendaKind,
+  ConferenceState,
+  Layout,
+  MinuteEntry,
+  PresentationHolder,
+  RollCall,
+} from './conference';
+
+export const PROTOCOL_VERSION = 2;
 
 /** Error codes carried on the wire. Grouped: bad input, not allowed, wrong state, server side. */
 export const ErrorCode = {
@@ -14,6 +23,9 @@ export const ErrorCode = {
   UnknownEvent: 'UNKNOWN_EVENT',
   AuthRequired: 'AUTH_REQUIRED',
   AuthInvalid: 'AUTH_INVALID_TOKEN',
+  AuthExpired: 'AUTH_EXPIRED',
+  WrongState: 'WRONG_STATE',
+  RateLimited: 'RATE_LIMITED',
   NotJoined: 'NOT_JOINED',
   AlreadyJoined: 'ALREADY_JOINED',
   NotFound: 'NOT_FOUND',
@@ -40,9 +52,9 @@ export const CloseReason = {
 } as const;
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
 
-export type Role = 'chair' | 'site';
+export type Role = 'chair' | 'cochair' | 'operator' | 'site' | 'wall';
 export type SiteKind = 'central' | 'city' | 'province';
-export type MediaSource = 'camera' | 'microphone';
+export type MediaSource = 'camera' | 'microphone' | 'screen';
 export type MediaKind = 'audio' | 'video';
 export type TransportDirection = 'send' | 'recv';
 
@@ -66,6 +78,8 @@ export type DtlsParameters = Record<string, unknown>;
 export interface JoinResult {
   protocolVersion: number;
   role: Role;
+  /** Who the credential says you are: the site code for a site, the person for central roles. */
+  principal: string;
   site: SiteInfo;
   conference: { id: string; title: string };
   sites: SiteInfo[];
@@ -73,6 +87,9 @@ export interface JoinResult {
   routerRtpCapabilities: RtpCapabilities;
   /** The receive transport, created with the session so receiving needs no extra round trip. */
   recvTransport: TransportOptions;
+  state: ConferenceState;
+  /** The server's clock when it answered, to align countdowns. */
+  serverNow: number;
 }
 
 export interface TransportOptions {
@@ -90,7 +107,11 @@ export interface ConsumerOffer {
   source: MediaSource;
   site: SiteInfo;
   role: Role;
+  principal: string;
 }
+
+type Empty = Record<string, never>;
+type Command<P> = (payload: P, ack: AckFn<null>) => void;
 
 /** Client → server. Each handler gets the payload and an ack callback. */
 export interface ClientToServerEvents {
@@ -105,6 +126,38 @@ export interface ClientToServerEvents {
     payload: { transportId: string; kind: MediaKind; source: MediaSource; rtpParameters: RtpParameters },
     ack: AckFn<{ id: string }>,
   ) => void;
+  'producer:close': (payload: { producerId: string }, ack: AckFn<null>) => void;
+
+  // Conference commands (rights checked on the server from the credential; see docs/protocol.md).
+  'conference:open': Command<Empty>;
+  'conference:start': Command<Empty>;
+  'conference:conclude': Command<Empty>;
+  'conference:close': Command<Empty>;
+  'chair:handover': Command<{ to: string }>;
+  'floor:request': Command<{ title: string; siteCode?: string }>;
+  'floor:withdraw': Command<{ requestId: string }>;
+  'floor:reorder': Command<{ requestId: string; toIndex: number }>;
+  'floor:grant': Command<{ requestId: string; allottedSec?: number }>;
+  'floor:next': Command<Empty>;
+  'floor:skip': Command<{ requestId: string }>;
+  'floor:reject': Command<{ requestId: string; reason?: string }>;
+  'floor:revoke': Command<Empty>;
+  'floor:extend': Command<{ seconds: number }>;
+  'presentation:give': Command<{ to: PresentationHolder }>;
+  'presentation:release': Command<Empty>;
+  'agenda:set': Command<{ items: AgendaItemInput[] }>;
+  'agenda:next': Command<Empty>;
+  'agenda:goto': Command<{ index: number }>;
+  'agenda:grant': Command<Empty>;
+  'layout:set': Command<{ layout: Layout }>;
+  'rollcall:mark': Command<{ siteCode: string; status: RollCall }>;
+}
+
+export interface AgendaItemInput {
+  kind: AgendaKind;
+  title: string;
+  allottedSec?: number | null;
+  speakerSite?: string | null;
 }
 
 /** Server → client. */
@@ -114,23 +167,58 @@ export interface ServerToClientEvents {
   'consumer:closed': (payload: { id: string }) => void;
   'presence:changed': (payload: SitePresence) => void;
   'session:closed': (payload: { reason: CloseReason }) => void;
+  /** The whole conference state after every change, with the server's clock for countdowns. */
+  'conference:state': (payload: { state: ConferenceState; serverNow: number }) => void;
+  /** New minutes entries; to the chair, co-chair and operators only. */
+  'minutes:appended': (payload: { entries: MinuteEntry[] }) => void;
 }
 
 export type ClientEventName = keyof ClientToServerEvents;
 export type ServerEventName = keyof ServerToClientEvents;
 
-export const CLIENT_EVENTS: readonly ClientEventName[] = [
+export const MEDIA_EVENTS = [
   'session:join',
   'session:ready',
   'transport:create',
   'transport:connect',
   'producer:create',
-];
+  'producer:close',
+] as const satisfies readonly ClientEventName[];
+
+export const COMMAND_EVENTS = [
+  'conference:open',
+  'conference:start',
+  'conference:conclude',
+  'conference:close',
+  'chair:handover',
+  'floor:request',
+  'floor:withdraw',
+  'floor:reorder',
+  'floor:grant',
+  'floor:next',
+  'floor:skip',
+  'floor:reject',
+  'floor:revoke',
+  'floor:extend',
+  'presentation:give',
+  'presentation:release',
+  'agenda:set',
+  'agenda:next',
+  'agenda:goto',
+  'agenda:grant',
+  'layout:set',
+  'rollcall:mark',
+] as const satisfies readonly ClientEventName[];
+export type CommandEventName = (typeof COMMAND_EVENTS)[number];
+
+export const CLIENT_EVENTS: readonly ClientEventName[] = [...MEDIA_EVENTS, ...COMMAND_EVENTS];
 export const SERVER_EVENTS: readonly ServerEventName[] = [
   'consumer:added',
   'consumer:closed',
   'presence:changed',
   'session:closed',
+  'conference:state',
+  'minutes:appended',
 ];
 
 /** Handshake auth field and the data of a refused connection (`connect_error`). */

@@ -15,18 +15,76 @@ const mediaObject = (maxBytes: number) =>
     .refine((v) => JSON.stringify(v).length <= maxBytes, { message: `larger than ${maxBytes} bytes` });
 
 const id = z.string().min(1).max(MAX_ID);
+const code = z.string().regex(/^[a-z0-9-]{1,48}$/, 'a site code');
+const principal = z.string().regex(/^[a-z0-9._-]{1,64}$/i, 'a person id');
+/** Human text: trimmed, no control characters, bounded. */
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((v) => ![...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), {
+      message: 'control characters are not allowed',
+    });
+const empty = z.strictObject({});
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const schemas = {
-  'session:join': z.strictObject({}),
+  'session:join': empty,
   'session:ready': z.strictObject({ rtpCapabilities: mediaObject(64 * 1024) }),
   'transport:create': z.strictObject({ direction: z.enum(['send', 'recv']) }),
   'transport:connect': z.strictObject({ transportId: id, dtlsParameters: mediaObject(8 * 1024) }),
   'producer:create': z.strictObject({
     transportId: id,
     kind: z.enum(['audio', 'video']),
-    source: z.enum(['camera', 'microphone']),
+    source: z.enum(['camera', 'microphone', 'screen']),
     rtpParameters: mediaObject(32 * 1024),
   }),
+  'producer:close': z.strictObject({ producerId: id }),
+
+  'conference:open': empty,
+  'conference:start': empty,
+  'conference:conclude': empty,
+  'conference:close': empty,
+  'chair:handover': z.strictObject({ to: principal }),
+  'floor:request': z.strictObject({ title: text(200), siteCode: code.optional() }),
+  'floor:withdraw': z.strictObject({ requestId: id }),
+  'floor:reorder': z.strictObject({ requestId: id, toIndex: int(0, 1000) }),
+  'floor:grant': z.strictObject({ requestId: id, allottedSec: int(10, 3 * 3600).optional() }),
+  'floor:next': empty,
+  'floor:skip': z.strictObject({ requestId: id }),
+  'floor:reject': z.strictObject({ requestId: id, reason: text(200).optional() }),
+  'floor:revoke': empty,
+  'floor:extend': z.strictObject({ seconds: int(1, 3600) }),
+  'presentation:give': z.strictObject({
+    to: z.discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('site'), code }),
+      z.strictObject({ kind: z.literal('person'), principal }),
+    ]),
+  }),
+  'presentation:release': empty,
+  'agenda:set': z.strictObject({
+    items: z
+      .array(
+        z.strictObject({
+          kind: z.enum(['opening', 'report', 'statement', 'conclusion', 'other']),
+          title: text(200),
+          allottedSec: int(10, 3 * 3600)
+            .nullable()
+            .optional(),
+          speakerSite: code.nullable().optional(),
+        }),
+      )
+      .max(100),
+  }),
+  'agenda:next': empty,
+  'agenda:goto': z.strictObject({ index: int(0, 99) }),
+  'agenda:grant': empty,
+  'layout:set': z.strictObject({
+    layout: z.enum(['speaker', 'speaker_presentation', 'presentation', 'grid']),
+  }),
+  'rollcall:mark': z.strictObject({ siteCode: code, status: z.enum(['unknown', 'present', 'absent']) }),
 } satisfies Record<ClientEventName, z.ZodType>;
 
 export type Payload<E extends ClientEventName> = z.infer<(typeof schemas)[E]>;

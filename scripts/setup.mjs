@@ -31,6 +31,8 @@ const WORKER_BUILD_PACKAGES = [
   'libabsl-dev',
   'nlohmann-json3-dev',
 ];
+/** Commands node-gyp needs to compile better-sqlite3 (its prebuilt download may be unreachable), and their packages. */
+const NATIVE_BUILD_COMMANDS = { python3: 'python3', make: 'make', 'g++': 'g++' };
 /** Debian packages the end-to-end tests need (a real browser and a font with Vietnamese glyphs). */
 const TEST_PACKAGES = ['chromium', 'fonts-dejavu-core'];
 
@@ -70,6 +72,20 @@ function missingPackages(pkgs) {
     const r = run('dpkg-query', ['-W', '-f=${Status}', p], { capture: true });
     return !(r.ok && r.out.includes('install ok installed'));
   });
+}
+
+function hasCommand(cmd) {
+  return run('sh', ['-c', `command -v ${cmd}`], { capture: true }).ok;
+}
+
+/** Installs the packages of the commands that are not on PATH (whoever provided the others). */
+function ensureCommands(commands, why) {
+  const missing = Object.entries(commands).filter(([cmd]) => !hasCommand(cmd));
+  if (missing.length)
+    ensurePackages(
+      missing.map(([, pkg]) => pkg),
+      why,
+    );
 }
 
 function ensurePackages(pkgs, why) {
@@ -115,6 +131,7 @@ function ensureNpmPackages(workerBin) {
   const marker = path.join(ROOT, 'node_modules', '.hoinghi-installed');
   const want = lockHash();
   if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === want) return;
+  ensureCommands(NATIVE_BUILD_COMMANDS, 'to compile better-sqlite3');
   say('installing npm packages (npm ci)');
   // MEDIASOUP_WORKER_BIN makes mediasoup's postinstall skip its own download/build:
   // the worker is handled below, cached outside node_modules.

@@ -7,7 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Server } from 'socket.io';
-import { issueToken, loadSecret } from './auth/tokens';
+import { CENTRAL_PEOPLE, issueCredential, loadSecret, verifyCredential } from './auth/credentials';
+import type { Role } from './core/model';
 import {
   type Config,
   CONFIG_DIR,
@@ -21,8 +22,9 @@ import { createHttpApp } from './http/httpApp';
 import { createLogger } from './logger';
 import { ConferenceMedia } from './media/ConferenceMedia';
 import { WorkerPool } from './media/WorkerPool';
-import { Conference } from './signaling/Conference';
-import { type IoServer, attachSignaling } from './signaling/signaling';
+import { type Clock, ConferenceService, systemClock } from './service/ConferenceService';
+import { type IoServer, type Signaling, attachSignaling } from './signaling/signaling';
+import { SqliteStore } from './store/SqliteStore';
 
 const log = createLogger('app');
 
@@ -41,20 +43,42 @@ export function loadRoster(name: string): Roster {
 
 export interface JoinLink {
   site: { code: string; name: string };
-  role: 'chair' | 'site';
+  role: Role;
+  person: string | null;
   url: string;
+  expiresAt: string;
 }
 
-/** Every join link of the conference: the chair's (at the central bridge) first, then one per provincial site. */
-export function joinLinks(config: Config, roster: Roster, secret: string, baseUrl: string): JoinLink[] {
-  const link = (role: 'chair' | 'site', code: string) =>
-    `${baseUrl}/${role}#t=${issueToken(secret, config.conference.id, { role, siteCode: code })}`;
-  return [
-    { site: roster.central, role: 'chair' as const, url: link('chair', roster.central.code) },
-    ...roster.sites
-      .filter((s) => s.kind !== 'central')
-      .map((s) => ({ site: s, role: 'site' as const, url: link('site', s.code) })),
-  ];
+/** Every join link: the central bridge's people (chair, co-chair, operator, wall), then one per provincial site. */
+export function joinLinks(
+  config: Config,
+  roster: Roster,
+  secret: string,
+  baseUrl: string,
+  now = Date.now(),
+): JoinLink[] {
+  const ttl = config.auth.linkTtlHours * 3600;
+  const expiresAt = new Date(now + ttl * 1000).toISOString();
+  const conf = config.conference.id;
+  const page = (role: Role) =>
+    role === 'site' ? 'site' : role === 'wall' ? 'wall' : role === 'operator' ? 'operator' : 'chair';
+  const central = CENTRAL_PEOPLE.map(({ role, sub }) => ({
+    site: roster.central,
+    role,
+    person: sub,
+    url: `${baseUrl}/${page(role)}#t=${issueCredential(secret, { conf, role, site: roster.central.code, sub }, ttl, now)}`,
+    expiresAt,
+  }));
+  const sites = roster.sites
+    .filter((s) => s.kind !== 'central')
+    .map((s) => ({
+      site: s,
+      role: 'site' as const,
+      person: null,
+      url: `${baseUrl}/site#t=${issueCredential(secret, { conf, role: 'site', site: s.code, sub: s.code }, ttl, now)}`,
+      expiresAt,
+    }));
+  return [...central, ...sites];
 }
 
 export function baseUrlOf(config: Config, port: number): string {
@@ -67,47 +91,67 @@ export interface Application {
   readonly url: string;
   readonly port: number;
   readonly secret: string;
-  readonly conference: Conference;
+  readonly roster: Roster;
+  readonly service: ConferenceService;
+  readonly signaling: Signaling;
   readonly pool: WorkerPool;
+  media(): ConferenceMedia;
   stop(): Promise<void>;
 }
 
-export async function startApplication(config: Config): Promise<Application> {
+export interface StartOptions {
+  clock?: Clock;
+}
+
+export async function startApplication(config: Config, opts: StartOptions = {}): Promise<Application> {
   const roster = loadRoster(config.conference.roster);
-  const secret = loadSecret(config.auth.secret, resolveDataDir(config));
+  const dataDir = resolveDataDir(config);
+  const secret = loadSecret(config.auth.secret, dataDir);
   const clientDir = path.join(PROJECT_ROOT, 'dist', 'client');
   if (!fs.existsSync(path.join(clientDir, 'site.html'))) {
     throw new Error(`the client is not built (${clientDir}); run "npm run build"`);
   }
+  const store = new SqliteStore(path.join(dataDir, 'hoinghi.sqlite'));
+  const service = ConferenceService.open(
+    {
+      id: config.conference.id,
+      title: config.conference.title,
+      sites: roster.sites,
+      chair: 'chair',
+      settings: config.floor,
+    },
+    store,
+    opts.clock ?? systemClock,
+  );
   const announcedAddress = detectAnnouncedAddress(config);
-  const pool = await WorkerPool.create({
-    numWorkers: effectiveWorkers(config),
-    listenIp: config.rtc.listenIp,
-    announcedAddress,
-    port: config.rtc.port,
-    logLevel: config.mediasoup.logLevel,
-  });
+  let pool: WorkerPool;
+  try {
+    pool = await WorkerPool.create({
+      numWorkers: effectiveWorkers(config),
+      listenIp: config.rtc.listenIp,
+      announcedAddress,
+      port: config.rtc.port,
+      logLevel: config.mediasoup.logLevel,
+    });
+  } catch (e) {
+    service.stop();
+    store.close();
+    throw e;
+  }
   let stopping = false;
-  const media = await ConferenceMedia.create(pool);
-  const conference = new Conference(config.conference.id, config.conference.title, roster, media);
-
-  pool.on('workerReplaced', () => {
-    if (stopping) return;
-    // The conference's router lived on a worker that died: build a new one and ask
-    // every session to join again (the clients do so on their own).
-    void conference.media.rebuild().then(
-      () => {
-        for (const s of conference.sessions()) s.close('media-restart');
-      },
-      (e: unknown) => log.error('could not rebuild conference media', { error: e }),
-    );
-  });
+  const media = await ConferenceMedia.create(pool, service.state);
+  const verify = (token: unknown) =>
+    verifyCredential(secret, config.conference.id, roster, token, service.now);
 
   const app = createHttpApp({
     clientDir,
     isReady: () => pool.ready,
     isStopping: () => stopping,
-    rtpCapabilities: () => conference.media.rtpCapabilities,
+    rtpCapabilities: () => media.rtpCapabilities,
+    verify,
+    state: () => service.state,
+    minutes: () => service.minutes(),
+    timezone: config.conference.timezone,
   });
   const httpServer = http.createServer(app);
   const io: IoServer = new Server(httpServer, {
@@ -116,13 +160,31 @@ export async function startApplication(config: Config): Promise<Application> {
     pingInterval: 5000,
     pingTimeout: 5000,
   });
-  attachSignaling(io, conference, secret);
+  const signaling = attachSignaling(io, {
+    secret,
+    roster,
+    service,
+    media: () => media,
+    rate: { perSec: config.signaling.ratePerSec, burst: config.signaling.burst },
+  });
+
+  pool.on('workerReplaced', () => {
+    if (stopping) return;
+    // The conference's router lived on a worker that died: build a new one and ask
+    // every session to join again (the clients do so on their own).
+    void media.rebuild().then(
+      () => signaling.closeAll('media-restart'),
+      (e: unknown) => log.error('could not rebuild conference media', { error: e }),
+    );
+  });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.http.port, config.http.host, () => resolve());
   }).catch((e: Error) => {
     pool.close();
+    service.stop();
+    store.close();
     throw new Error(`cannot listen on ${config.http.host}:${config.http.port}: ${e.message}`);
   });
   const port = (httpServer.address() as AddressInfo).port;
@@ -133,18 +195,23 @@ export async function startApplication(config: Config): Promise<Application> {
     url,
     port,
     secret,
-    conference,
+    roster,
+    service,
+    signaling,
     pool,
+    media: () => media,
     async stop() {
       if (stopping) return;
       stopping = true;
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      for (const s of conference.sessions()) s.close('server-shutdown');
+      signaling.closeAll('server-shutdown');
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       httpServer.closeAllConnections();
-      conference.media.close();
+      service.stop();
+      media.close();
       pool.close();
+      store.close();
       await closed;
       log.info('server stopped');
     },

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const app = await startApplication(config);
   running.app = app;
   process.stdout.write(
-    `\nhoinghi: ${config.conference.title} (${app.conference.roster.sites.length} sites)\n` +
+    `\nhoinghi: ${config.conference.title} (${app.roster.sites.length} sites)\n` +
       `  open: ${app.url}\n  join links: npm run links\n  stop: Ctrl-C\n\n`,
   );
 }

@@ -49,7 +49,7 @@ async function expectFlowing(page: Page, siteCode: string, kind: 'audio' | 'vide
 beforeAll(async () => {
   server = await startTestServer();
   browser = await launchBrowser();
-  ({ page: chair } = await openPage(browser, `${server.url}/chair#t=${server.token(CHAIR, 'chair')}`));
+  ({ page: chair } = await openPage(browser, `${server.url}/chair#t=${server.token('chair')}`));
   ({ page: siteA } = await openPage(browser, `${server.url}/site#t=${server.token(A)}`));
   ({ page: siteB } = await openPage(browser, `${server.url}/site#t=${server.token(B)}`));
 });

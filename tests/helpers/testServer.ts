@@ -2,8 +2,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Application, startApplication } from '../../server/src/app';
-import { issueToken } from '../../server/src/auth/tokens';
+import { type Application, type StartOptions, startApplication } from '../../server/src/app';
+import { issueCredential } from '../../server/src/auth/credentials';
+import type { Role } from '../../server/src/core/model';
 import { type Config, loadConfig } from '../../server/src/config/config';
 import { setLogLevel } from '../../server/src/logger';
 
@@ -13,12 +14,20 @@ export interface TestServer {
   app: Application;
   config: Config;
   url: string;
-  token(siteCode: string, role?: 'chair' | 'site'): string;
+  /** A credential: a site's (by code), or a central person's ('chair', 'cochair', 'operator', 'wall'). */
+  token(
+    who: string,
+    opts?: { role?: Role; ttlSec?: number; now?: number; conf?: string; secret?: string },
+  ): string;
+  dataDir: string;
   stop(): Promise<void>;
 }
 
-export function testConfig(overrides: Record<string, unknown> = {}): { config: Config; dataDir: string } {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoinghi-test-'));
+export function testConfig(
+  overrides: Record<string, unknown> = {},
+  existingDataDir?: string,
+): { config: Config; dataDir: string } {
+  const dataDir = existingDataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hoinghi-test-'));
   const config = loadConfig({
     env: {},
     overrides: {
@@ -27,22 +36,49 @@ export function testConfig(overrides: Record<string, unknown> = {}): { config: C
       mediasoup: { numWorkers: 1, logLevel: 'error' },
       log: { level: 'warn' },
       dataDir,
-      auth: { secret: TEST_SECRET },
+      auth: { secret: TEST_SECRET, linkTtlHours: 24 },
+      signaling: { ratePerSec: 1000, burst: 2000 },
       ...overrides,
     },
   });
   return { config, dataDir };
 }
 
-export async function startTestServer(overrides: Record<string, unknown> = {}): Promise<TestServer> {
-  const { config, dataDir } = testConfig(overrides);
+const CENTRAL_ROLES: Record<string, Role> = {
+  chair: 'chair',
+  cochair: 'cochair',
+  operator: 'operator',
+  wall: 'wall',
+};
+
+export function credentialFor(
+  config: Config,
+  who: string,
+  opts: { role?: Role; ttlSec?: number; now?: number; conf?: string; secret?: string } = {},
+): string {
+  const role = opts.role ?? CENTRAL_ROLES[who] ?? 'site';
+  const site = role === 'site' ? who : 'trung-uong';
+  return issueCredential(
+    opts.secret ?? TEST_SECRET,
+    { conf: opts.conf ?? config.conference.id, role, site, sub: who },
+    opts.ttlSec ?? 3600,
+    opts.now,
+  );
+}
+
+export async function startTestServer(
+  overrides: Record<string, unknown> = {},
+  opts: StartOptions & { dataDir?: string } = {},
+): Promise<TestServer> {
+  const { config, dataDir } = testConfig(overrides, opts.dataDir);
   setLogLevel(config.log.level);
-  const app = await startApplication(config);
+  const app = await startApplication(config, opts);
   return {
     app,
     config,
     url: app.url,
-    token: (siteCode, role = 'site') => issueToken(TEST_SECRET, config.conference.id, { role, siteCode }),
+    dataDir,
+    token: (who, o) => credentialFor(config, who, o),
     async stop() {
       await app.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });

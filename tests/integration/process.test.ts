@@ -6,10 +6,10 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { verifyToken } from '../../server/src/auth/tokens';
 import { waitFor } from '../helpers/waitFor';
 import { connect, ok } from '../helpers/wsClient';
-import { issueToken } from '../../server/src/auth/tokens';
+import { issueCredential, verifyCredential } from '../../server/src/auth/credentials';
+import { loadRoster } from '../../server/src/app';
 
 const ROOT = path.join(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'server', 'src', 'main.js');
@@ -67,7 +67,11 @@ describe('the server process', () => {
     expect(await page.text()).toContain('<script src="/site.js">');
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
 
-    const token = issueToken(SECRET, 'hoi-nghi-toan-quoc', { role: 'site', siteCode: 'ha-noi' });
+    const token = issueCredential(
+      SECRET,
+      { conf: 'hoi-nghi-toan-quoc', role: 'site', site: 'ha-noi', sub: 'ha-noi' },
+      600,
+    );
     const socket = await connect(url, token);
     await ok(socket, 'session:join', {});
     const told = new Promise((resolve) => socket.on('session:closed', resolve));
@@ -95,20 +99,26 @@ describe('the server process', () => {
 });
 
 describe('npm run links', () => {
-  it("prints the chair's link and one per provincial site, each a valid credential", () => {
+  it('prints the chair, co-chair, operator and wall links and one per provincial site, each a valid credential', () => {
     const r = spawnSync(process.execPath, [LINKS, '--json'], { env: env(), encoding: 'utf8' });
     expect(r.status).toBe(0);
-    const links = JSON.parse(r.stdout) as { role: string; site: { code: string }; url: string }[];
-    expect(links).toHaveLength(64);
-    expect(links[0]?.role).toBe('chair');
+    const links = JSON.parse(r.stdout) as {
+      role: string;
+      person: string | null;
+      site: { code: string };
+      url: string;
+    }[];
+    expect(links).toHaveLength(67);
+    expect(links.slice(0, 4).map((l) => l.role)).toEqual(['chair', 'cochair', 'operator', 'wall']);
     expect(links.filter((l) => l.role === 'site')).toHaveLength(63);
+    const roster = loadRoster('vn-2021');
     for (const l of links) {
       const token = new URL(l.url).hash.replace('#t=', '');
-      expect(verifyToken(SECRET, 'hoi-nghi-toan-quoc', token)).toEqual({
-        role: l.role,
-        siteCode: l.site.code,
+      const v = verifyCredential(SECRET, 'hoi-nghi-toan-quoc', roster, token);
+      expect(v).toMatchObject({
+        ok: true,
+        actor: { role: l.role, siteCode: l.site.code, principal: l.person ?? l.site.code },
       });
-      expect(l.url).toMatch(l.role === 'chair' ? /\/chair#t=/ : /\/site#t=/);
     }
   });
 
@@ -118,6 +128,6 @@ describe('npm run links', () => {
       encoding: 'utf8',
     });
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/Thừa Thiên Huế\s+https:\/\/hn\.example\.vn\/site#t=site\.thua-thien-hue\./);
+    expect(r.stdout).toMatch(/Thừa Thiên Huế\s+https:\/\/hn\.example\.vn\/site#t=[\w-]+\.[\w-]+\.[\w-]+$/m);
   });
 });

@@ -3,7 +3,8 @@
  * authentication, validation at the edge, transport negotiation, server-made consumers.
  */
 import type { ConsumerOffer, JoinResult, TransportOptions } from '../../protocol/events';
-import { type TestServer, startTestServer } from '../helpers/testServer';
+import { type CredentialClaims, issueCredential } from '../../server/src/auth/credentials';
+import { TEST_SECRET, type TestServer, startTestServer } from '../helpers/testServer';
 import { waitFor } from '../helpers/waitFor';
 import {
   FAKE_DTLS,
@@ -18,8 +19,8 @@ import {
 let server: TestServer;
 const sockets: TestSocket[] = [];
 
-async function client(code: string, role: 'chair' | 'site' = 'site'): Promise<TestSocket> {
-  const s = await connect(server.url, server.token(code, role));
+async function client(who: string): Promise<TestSocket> {
+  const s = await connect(server.url, server.token(who));
   sockets.push(s);
   return s;
 }
@@ -73,13 +74,34 @@ describe('handshake', () => {
     await expect(connect(server.url, token as string)).rejects.toMatchObject({ code });
   });
 
-  it('refuses a chair token for a provincial site and a site token for the central bridge', async () => {
-    await expect(connect(server.url, server.token('ha-noi', 'chair'))).rejects.toMatchObject({
+  it.each([
+    ['a chair credential for a provincial site', { role: 'chair', site: 'ha-noi', sub: 'chair' }],
+    ['a site credential for the central bridge', { role: 'site', site: 'trung-uong', sub: 'trung-uong' }],
+    [
+      'a site credential naming another site as its subject',
+      { role: 'site', site: 'ha-noi', sub: 'hai-phong' },
+    ],
+    ['an unknown role', { role: 'king', site: 'trung-uong', sub: 'x' }],
+  ])('refuses %s', async (_what, claims) => {
+    const token = issueCredential(
+      TEST_SECRET,
+      { conf: server.config.conference.id, ...claims } as CredentialClaims,
+      600,
+    );
+    await expect(connect(server.url, token)).rejects.toMatchObject({ code: 'AUTH_INVALID_TOKEN' });
+  });
+
+  it('refuses an expired credential with AUTH_EXPIRED, and one of another conference or secret', async () => {
+    const expired = server.token('ha-noi', { ttlSec: 60, now: Date.now() - 120_000 });
+    await expect(connect(server.url, expired)).rejects.toMatchObject({ code: 'AUTH_EXPIRED' });
+    await expect(
+      connect(server.url, server.token('ha-noi', { conf: 'other-conference' })),
+    ).rejects.toMatchObject({
       code: 'AUTH_INVALID_TOKEN',
     });
-    await expect(connect(server.url, server.token('trung-uong', 'site'))).rejects.toMatchObject({
-      code: 'AUTH_INVALID_TOKEN',
-    });
+    await expect(
+      connect(server.url, server.token('ha-noi', { secret: 'another-secret-0123456789-abcdefghijkl' })),
+    ).rejects.toMatchObject({ code: 'AUTH_INVALID_TOKEN' });
   });
 
   it('refuses a token for a site that is not in the roster', async () => {
@@ -129,7 +151,7 @@ describe('session:join', () => {
   });
 
   it('tells the others when a site connects and disconnects', async () => {
-    const watcher = await client('trung-uong', 'chair');
+    const watcher = await client('chair');
     await ok(watcher, 'session:join', {});
     const seen: unknown[] = [];
     watcher.on('presence:changed', (p) => seen.push(p));
@@ -226,7 +248,7 @@ describe('validation at the edge', () => {
 
 describe('negotiation with a real worker', () => {
   it("transports, producers and server-made consumers: the site gets the chair's media, the chair the site's camera", async () => {
-    const chair = await client('trung-uong', 'chair');
+    const chair = await client('chair');
     const site = await client('thanh-hoa');
     const chairOffers = collectOffers(chair);
     const siteOffers = collectOffers(site);

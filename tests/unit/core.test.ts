@@ -124,7 +124,11 @@ describe('lifecycle', () => {
       .do(chair, { type: 'conference:conclude' });
     expect(r.state.onAir).toBeNull();
     expect(r.state.queue).toEqual([]);
-    expect(r.minutes.map((m) => m.type).slice(-3)).toEqual(['floor.ended', 'floor.rejected', 'conference.concluded']);
+    expect(r.minutes.map((m) => m.type).slice(-3)).toEqual([
+      'floor.ended',
+      'floor.rejected',
+      'conference.concluded',
+    ]);
   });
 
   it('only the chair moves the lifecycle', () => {
@@ -195,7 +199,9 @@ describe('speaker queue', () => {
   });
 
   it('a site withdraws its own request, not another site’s; the chair may withdraw any', () => {
-    const r = inSession().do(A, { type: 'floor:request', title: 'x' }).do(B, { type: 'floor:request', title: 'y' });
+    const r = inSession()
+      .do(A, { type: 'floor:request', title: 'x' })
+      .do(B, { type: 'floor:request', title: 'y' });
     r.fails(A, { type: 'floor:withdraw', requestId: 'r2' }, 'forbidden');
     r.do(A, { type: 'floor:withdraw', requestId: 'r1' });
     r.do(chair, { type: 'floor:withdraw', requestId: 'r2' });
@@ -224,7 +230,11 @@ describe('speaker queue', () => {
     expect(queueSites(r)).toEqual(['b', 'c', 'a']);
     r.do(chair, { type: 'floor:reject', requestId: 'r3', reason: 'hết thời gian' });
     expect(queueSites(r)).toEqual(['b', 'a']);
-    expect(r.last()).toMatchObject({ type: 'floor.rejected', siteCode: 'c', data: { reason: 'hết thời gian' } });
+    expect(r.last()).toMatchObject({
+      type: 'floor.rejected',
+      siteCode: 'c',
+      data: { reason: 'hết thời gian' },
+    });
   });
 
   it('only the chair grants, skips, rejects and revokes', () => {
@@ -240,10 +250,18 @@ describe('speaker queue', () => {
 
 describe('the floor', () => {
   it('grant puts one site on air with the default allotted time and removes it from the queue', () => {
-    const r = inSession().do(A, { type: 'floor:request', title: 'x' }).do(B, { type: 'floor:request', title: 'y' });
+    const r = inSession()
+      .do(A, { type: 'floor:request', title: 'x' })
+      .do(B, { type: 'floor:request', title: 'y' });
     r.now = T0 + 5000;
     r.do(chair, { type: 'floor:grant', requestId: 'r2' });
-    expect(r.state.onAir).toMatchObject({ siteCode: 'b', title: 'y', grantedAt: T0 + 5000, allottedMs: 300_000, endsAt: T0 + 305_000 });
+    expect(r.state.onAir).toMatchObject({
+      siteCode: 'b',
+      title: 'y',
+      grantedAt: T0 + 5000,
+      allottedMs: 300_000,
+      endsAt: T0 + 305_000,
+    });
     expect(queueSites(r)).toEqual(['a']);
     expect(r.last()).toMatchObject({ type: 'floor.granted', siteCode: 'b', data: { allottedSec: 300 } });
   });
@@ -278,7 +296,10 @@ describe('the floor', () => {
     r.now = T0 + 90_500;
     r.do(chair, { type: 'floor:revoke' });
     expect(r.state.onAir).toBeNull();
-    expect(r.last()).toMatchObject({ type: 'floor.ended', data: { reason: 'revoked', allottedSec: 300, actualSec: 91 } });
+    expect(r.last()).toMatchObject({
+      type: 'floor.ended',
+      data: { reason: 'revoked', allottedSec: 300, actualSec: 91 },
+    });
     r.fails(chair, { type: 'floor:revoke' }, 'wrong-state');
   });
 
@@ -328,7 +349,10 @@ describe('time limits (injected clock)', () => {
     expect(r.state.onAir).not.toBeNull();
     r.at(135_000);
     expect(r.state.onAir).toBeNull();
-    expect(r.last()).toMatchObject({ type: 'floor.ended', data: { reason: 'expired', allottedSec: 120, actualSec: 135 } });
+    expect(r.last()).toMatchObject({
+      type: 'floor.ended',
+      data: { reason: 'expired', allottedSec: 120, actualSec: 135 },
+    });
   });
 
   it('a late tick catches up: warning, expiry and end in order', () => {
@@ -387,7 +411,11 @@ describe('agenda', () => {
   });
 
   it('refuses an agenda naming an unknown speaker site', () => {
-    new Run().fails(chair, { type: 'agenda:set', items: [{ kind: 'statement', title: 'x', speakerSite: 'zz' }] }, 'not-found');
+    new Run().fails(
+      chair,
+      { type: 'agenda:set', items: [{ kind: 'statement', title: 'x', speakerSite: 'zz' }] },
+      'not-found',
+    );
   });
 
   it("granting from the current item uses its speaker site, title and allotted time, consuming the site's request", () => {
@@ -396,14 +424,23 @@ describe('agenda', () => {
       .do(A, { type: 'floor:request', title: 'Báo cáo của Hà Nội' })
       .do(chair, { type: 'agenda:goto', index: 1 })
       .do(chair, { type: 'agenda:grant' });
-    expect(r.state.onAir).toMatchObject({ siteCode: 'a', allottedMs: 420_000, agendaItemId: 'a2', title: 'Báo cáo của Hà Nội' });
+    expect(r.state.onAir).toMatchObject({
+      siteCode: 'a',
+      allottedMs: 420_000,
+      agendaItemId: 'a2',
+      title: 'Báo cáo của Hà Nội',
+    });
     expect(r.state.queue).toEqual([]);
   });
 
   it('granting from an item with no speaker site is refused; a queue grant for the item’s site uses its time', () => {
-    const r = inSession().do(chair, { type: 'agenda:set', items }).do(chair, { type: 'agenda:goto', index: 0 });
+    const r = inSession()
+      .do(chair, { type: 'agenda:set', items })
+      .do(chair, { type: 'agenda:goto', index: 0 });
     r.fails(chair, { type: 'agenda:grant' }, 'wrong-state');
-    r.do(chair, { type: 'agenda:goto', index: 1 }).do(A, { type: 'floor:request', title: 'x' }).do(chair, { type: 'floor:next' });
+    r.do(chair, { type: 'agenda:goto', index: 1 })
+      .do(A, { type: 'floor:request', title: 'x' })
+      .do(chair, { type: 'floor:next' });
     expect(r.state.onAir?.allottedMs).toBe(420_000);
   });
 });
@@ -427,7 +464,9 @@ describe('layout, roll call, connections', () => {
   it('joins and leaves go into the minutes as system entries', () => {
     const s = fresh();
     const out = observe(s, { type: 'site:connected', siteCode: 'a' }, T0);
-    expect(out.minutes).toEqual([{ seq: 1, at: T0, type: 'site.joined', actor: null, siteCode: 'a', data: {} }]);
+    expect(out.minutes).toEqual([
+      { seq: 1, at: T0, type: 'site.joined', actor: null, siteCode: 'a', data: {} },
+    ]);
     expect(observe(out.state, { type: 'site:disconnected', siteCode: 'a' }, T0 + 1).minutes[0]?.seq).toBe(2);
   });
 });

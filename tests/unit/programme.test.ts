@@ -1,24 +1,100 @@
-import { shouldReceive } from '../../server/src/core/programme';
+import { createConference, execute } from '../../server/src/core/conference';
+import type { Actor, ConferenceState } from '../../server/src/core/model';
+import { mayPublish, micLive, shouldFlow, shouldPrepare } from '../../server/src/core/programme';
 
-const chair = { siteCode: 'trung-uong', role: 'chair' as const };
-const a = { siteCode: 'ha-noi', role: 'site' as const };
-const b = { siteCode: 'hue', role: 'site' as const };
+const chair: Actor = { role: 'chair', principal: 'chair', siteCode: 'tw' };
+const cochair: Actor = { role: 'cochair', principal: 'cochair', siteCode: 'tw' };
+const operator: Actor = { role: 'operator', principal: 'operator', siteCode: 'tw' };
+const wall: Actor = { role: 'wall', principal: 'wall', siteCode: 'tw' };
+const site = (c: string): Actor => ({ role: 'site', principal: c, siteCode: c });
+const A = site('a');
+const B = site('b');
+const C = site('c');
 
-describe('programme policy', () => {
-  it("sites receive the chair's camera and microphone", () => {
-    expect(shouldReceive(a, chair, 'camera')).toBe(true);
-    expect(shouldReceive(a, chair, 'microphone')).toBe(true);
+function base(): ConferenceState {
+  let s = createConference({
+    id: 'x',
+    title: 'x',
+    chair: 'chair',
+    settings: { defaultAllottedSec: 300, warningSec: 60, expiry: 'signal', graceSec: 10 },
+    sites: ['tw', 'a', 'b', 'c'].map((code) => ({
+      code,
+      name: code,
+      kind: code === 'tw' ? 'central' : 'province',
+    })),
+  });
+  for (const type of ['conference:open', 'conference:start'] as const)
+    s = execute(s, { type }, chair, 0).state;
+  return s;
+}
+const run = (s: ConferenceState, actor: Actor, cmd: Parameters<typeof execute>[1]) =>
+  execute(s, cmd, actor, 1).state;
+
+describe('who is heard (microphones, enforced by pausing producers)', () => {
+  it('before any grant: only the chair holder', () => {
+    const s = base();
+    expect([chair, cochair, operator, A, B].filter((p) => micLive(s, p))).toEqual([chair]);
   });
 
-  it("the chair receives every site's camera, and no site microphone without the floor", () => {
-    expect(shouldReceive(chair, a, 'camera')).toBe(true);
-    expect(shouldReceive(chair, a, 'microphone')).toBe(false);
+  it('after a grant: the chair holder and the site on air; after revoke: the chair again alone', () => {
+    let s = run(base(), A, { type: 'floor:request', title: 't' });
+    expect(micLive(s, A)).toBe(false); // queued is not heard
+    s = run(s, chair, { type: 'floor:next' });
+    expect([chair, A, B, C].filter((p) => micLive(s, p))).toEqual([chair, A]);
+    s = run(s, chair, { type: 'floor:revoke' });
+    expect([chair, A, B, C].filter((p) => micLive(s, p))).toEqual([chair]);
   });
 
-  it('sites do not receive each other, and nobody receives themself', () => {
-    expect(shouldReceive(a, b, 'camera')).toBe(false);
-    expect(shouldReceive(a, b, 'microphone')).toBe(false);
-    expect(shouldReceive(a, a, 'camera')).toBe(false);
-    expect(shouldReceive(chair, chair, 'camera')).toBe(false);
+  it('follows the chair when it is handed to the co-chair', () => {
+    const s = run(base(), chair, { type: 'chair:handover', to: 'cochair' });
+    expect(micLive(s, cochair)).toBe(true);
+    expect(micLive(s, chair)).toBe(false);
+  });
+});
+
+describe('what is prepared and what flows', () => {
+  it('the chair, co-chair, operator and wall get every camera, flowing', () => {
+    const s = base();
+    for (const r of [chair, cochair, operator, wall]) {
+      expect(shouldPrepare(s, r, A, 'camera')).toBe(true);
+      expect(shouldFlow(s, r, A, 'camera')).toBe(true);
+    }
+  });
+
+  it("nobody gets a site's microphone until it is queued; then everyone but itself, ready for the grant", () => {
+    let s = base();
+    expect(shouldPrepare(s, B, A, 'microphone')).toBe(false);
+    expect(shouldPrepare(s, chair, A, 'microphone')).toBe(false);
+    s = run(s, A, { type: 'floor:request', title: 't' });
+    expect(shouldPrepare(s, B, A, 'microphone')).toBe(true);
+    expect(shouldPrepare(s, chair, A, 'microphone')).toBe(true);
+    expect(shouldPrepare(s, A, A, 'microphone')).toBe(false);
+  });
+
+  it('sites see the chair holder and the site on air, not other sites; per the layout', () => {
+    let s = run(base(), A, { type: 'floor:request', title: 't' });
+    expect(shouldFlow(s, B, chair, 'camera')).toBe(true);
+    expect(shouldFlow(s, B, cochair, 'camera')).toBe(false);
+    expect(shouldFlow(s, B, A, 'camera')).toBe(false); // queued: prepared, not shown
+    expect(shouldPrepare(s, B, C, 'camera')).toBe(false);
+    s = run(s, chair, { type: 'floor:next' });
+    expect(shouldFlow(s, B, A, 'camera')).toBe(true);
+    s = run(s, chair, { type: 'presentation:give', to: { kind: 'person', principal: 'chair' } });
+    s = run(s, chair, { type: 'layout:set', layout: 'presentation' });
+    expect(shouldFlow(s, B, A, 'camera')).toBe(false);
+    expect(shouldFlow(s, B, chair, 'screen')).toBe(true);
+  });
+});
+
+describe('who may publish', () => {
+  it('only the presentation holder publishes a presentation; the wall and operators publish nothing', () => {
+    let s = base();
+    expect(mayPublish(s, A, 'screen')).toBe(false);
+    s = run(s, chair, { type: 'presentation:give', to: { kind: 'site', code: 'a' } });
+    expect(mayPublish(s, A, 'screen')).toBe(true);
+    expect(mayPublish(s, chair, 'screen')).toBe(false);
+    expect(mayPublish(s, A, 'camera')).toBe(true);
+    expect(mayPublish(s, wall, 'camera')).toBe(false);
+    expect(mayPublish(s, operator, 'microphone')).toBe(false);
   });
 });

@@ -4,9 +4,11 @@ import { ConferenceClient } from '../lib/ConferenceClient';
 import { applyStrings, attachTrack, bindStatus, el, t, tokenFromLocation, videoElement } from '../lib/ui';
 
 applyStrings();
+// The operator's and the wall's screens watch; only the chair and co-chair publish from here.
+const viewOnly = ['/operator', '/wall'].includes(window.location.pathname);
 const client = new ConferenceClient({
   token: tokenFromLocation(),
-  publish: { camera: true, microphone: true },
+  publish: { camera: !viewOnly, microphone: !viewOnly },
   video: { width: 640, height: 360, frameRate: 25 },
 });
 (window as unknown as { hoinghi: unknown }).hoinghi = { client };

@@ -15,6 +15,7 @@ import type {
   ClientToServerEvents,
   CloseReason,
   ConnectErrorData,
+  CommandEventName,
   ConsumerOffer,
   JoinResult,
   MediaSource,
@@ -23,6 +24,7 @@ import type {
   TransportOptions,
   WireError,
 } from '../../../protocol/events';
+import type { ConferenceState } from '../../../protocol/conference';
 import { Emitter } from './Emitter';
 
 export type ConnectionState = 'connecting' | 'joining' | 'connected' | 'reconnecting' | 'refused' | 'closed';
@@ -50,6 +52,8 @@ export interface ClientEvents {
   'track:added': [track: RemoteTrack];
   'track:removed': [consumerId: string];
   presence: [presence: SitePresence];
+  /** The conference state changed (queue, floor, layout, agenda …). */
+  conference: [state: ConferenceState];
   'local:stream': [stream: MediaStream];
   error: [error: WireError];
 }
@@ -101,6 +105,9 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   #localStream?: Promise<MediaStream | undefined>;
   #closeReason?: CloseReason;
   #joinInfo?: JoinResult;
+  #conference?: ConferenceState;
+  /** serverNow − local now, from the last state push: countdowns use the server's clock. */
+  #clockOffset = 0;
   #preloaded?: Promise<{ device: Device; capsKey: string } | undefined>;
 
   constructor(opts: ClientOptions) {
@@ -114,6 +121,23 @@ export class ConferenceClient extends Emitter<ClientEvents> {
 
   get joinInfo(): JoinResult | undefined {
     return this.#joinInfo;
+  }
+
+  get conference(): ConferenceState | undefined {
+    return this.#conference;
+  }
+
+  /** The server's clock, for countdowns. */
+  serverNow(): number {
+    return Date.now() + this.#clockOffset;
+  }
+
+  /** Sends a conference command; resolves when the server accepted it, rejects with its error code. */
+  async command<E extends CommandEventName>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<void> {
+    await this.#request(event, payload as never);
   }
 
   /** Starts capturing and connecting at once: both are on the path to the first frame. */
@@ -158,6 +182,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     socket.on('consumer:added', (offer, ack) => void this.#onConsumerOffer(offer, ack));
     socket.on('consumer:closed', ({ id }) => this.#removeConsumer(id));
     socket.on('presence:changed', (p) => this.emit('presence', p));
+    socket.on('conference:state', ({ state, serverNow }) => this.#setConference(state, serverNow));
   }
 
   stop(): void {
@@ -208,6 +233,12 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     }
   }
 
+  #setConference(state: ConferenceState, serverNow: number): void {
+    this.#conference = state;
+    this.#clockOffset = serverNow - Date.now();
+    this.emit('conference', state);
+  }
+
   #setState(state: ConnectionState, detail: { code?: string; reason?: CloseReason } = {}): void {
     if (this.#state === state && !detail.code) return;
     this.#state = state;
@@ -236,6 +267,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
       const info = await this.#request('session:join', {});
       mark('joined');
       this.#joinInfo = info;
+      this.#setConference(info.state, info.serverNow);
       const device = await this.#deviceFor(info.routerRtpCapabilities);
       this.#device = device;
       mark('device-loaded');

@@ -48,12 +48,47 @@ export const configSchema = z.strictObject({
     title: z.string().min(1).max(200),
     /** A roster name in config/rosters (vn-2021, vn-2025) or a path to a roster file. */
     roster: z.string().min(1),
+    /** Time zone of the minutes export. */
+    timezone: z.string().refine(validTimeZone, 'an IANA time zone such as Asia/Ho_Chi_Minh'),
+  }),
+  floor: z.strictObject({
+    /** Allotted time of a grant when neither the chair nor the agenda item says otherwise. */
+    defaultAllottedSec: z
+      .number()
+      .int()
+      .min(10)
+      .max(3 * 3600),
+    /** The speaker is warned this long before the end. */
+    warningSec: z.number().int().min(0).max(3600),
+    /** At the end of the allotted time: only signal it, or end the floor after the grace period. */
+    expiry: z.enum(['signal', 'end']),
+    graceSec: z.number().int().min(0).max(3600),
   }),
   auth: z.strictObject({
-    /** Signs the join tokens. Empty: generated once and kept in dataDir/secret. */
+    /** Signs the credentials. Empty: generated once and kept in dataDir/secret. */
     secret: z.union([z.literal(''), z.string().min(32, 'at least 32 characters')]),
+    /** How long join links printed by `npm run links` stay valid. */
+    linkTtlHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 366),
+  }),
+  signaling: z.strictObject({
+    /** Events per second one connection may send (beyond that: RATE_LIMITED), and the burst. */
+    ratePerSec: z.number().int().min(1).max(100_000),
+    burst: z.number().int().min(1).max(100_000),
   }),
 });
+
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -76,7 +111,15 @@ export const ENV_KEYS: Record<string, string> = {
   HOINGHI_CONFERENCE_ID: 'conference.id',
   HOINGHI_CONFERENCE_TITLE: 'conference.title',
   HOINGHI_ROSTER: 'conference.roster',
+  HOINGHI_TIMEZONE: 'conference.timezone',
   HOINGHI_SECRET: 'auth.secret',
+  HOINGHI_LINK_TTL_HOURS: 'auth.linkTtlHours',
+  HOINGHI_FLOOR_DEFAULT_SEC: 'floor.defaultAllottedSec',
+  HOINGHI_FLOOR_WARNING_SEC: 'floor.warningSec',
+  HOINGHI_FLOOR_EXPIRY: 'floor.expiry',
+  HOINGHI_FLOOR_GRACE_SEC: 'floor.graceSec',
+  HOINGHI_RATE_PER_SEC: 'signaling.ratePerSec',
+  HOINGHI_RATE_BURST: 'signaling.burst',
 };
 /** Variables read elsewhere (setup, the config file path), not config keys. */
 const ENV_OTHER = new Set([
@@ -85,7 +128,17 @@ const ENV_OTHER = new Set([
   'HOINGHI_SETUP_QUIET',
   'HOINGHI_SKIP_PREBUILT',
 ]);
-const NUMERIC_KEYS = new Set(['http.port', 'rtc.port', 'mediasoup.numWorkers']);
+const NUMERIC_KEYS = new Set([
+  'http.port',
+  'rtc.port',
+  'mediasoup.numWorkers',
+  'auth.linkTtlHours',
+  'floor.defaultAllottedSec',
+  'floor.warningSec',
+  'floor.graceSec',
+  'signaling.ratePerSec',
+  'signaling.burst',
+]);
 
 type Json = Record<string, unknown>;
 

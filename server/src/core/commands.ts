@@ -40,4 +40,5 @@ export type Command =
 export type CommandType = Command['type'];
 
 /** Events from the system itself (connections), not from a person. */
-export type SystemEvent = { type: 'site:connected'; siteCode: string } | { type: 'site:disconnected'; siteCode: string };
+export type SystemEvent =
+  { type: 'site:connected'; siteCode: string } | { type: 'site:disconnected'; siteCode: string };

@@ -75,11 +75,13 @@ function requireChair(s: ConferenceState, a: Actor): void {
 }
 
 function requireChairOrOperator(s: ConferenceState, a: Actor): void {
-  if (!isChairHolder(s, a) && a.role !== 'operator') throw forbidden('only the chair or an operator may do this');
+  if (!isChairHolder(s, a) && a.role !== 'operator')
+    throw forbidden('only the chair or an operator may do this');
 }
 
 function requirePhase(s: ConferenceState, allowed: Phase[], what: string): void {
-  if (!allowed.includes(s.phase)) throw wrongState(`${what} is not possible while the conference is ${s.phase}`);
+  if (!allowed.includes(s.phase))
+    throw wrongState(`${what} is not possible while the conference is ${s.phase}`);
 }
 
 function site(s: ConferenceState, code: string): SiteState {
@@ -150,7 +152,8 @@ const lifecycle =
     requirePhase(d.s, from, `moving to ${to}`);
     if (to === 'concluded') {
       endFloor(d, 'concluded');
-      for (const r of d.s.queue) d.log('floor.rejected', r.siteCode, { requestId: r.id, reason: 'concluded' });
+      for (const r of d.s.queue)
+        d.log('floor.rejected', r.siteCode, { requestId: r.id, reason: 'concluded' });
       d.s.queue = [];
     }
     d.s.phase = to;
@@ -248,7 +251,8 @@ const HANDLERS: Handlers = {
     requireChair(d.s, a);
     const on = d.s.onAir;
     if (!on) throw wrongState('nobody has the floor');
-    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw badRequest('seconds must be 1 to 3600');
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600)
+      throw badRequest('seconds must be 1 to 3600');
     on.allottedMs += seconds * 1000;
     on.endsAt += seconds * 1000;
     on.warned = d.now >= on.endsAt - d.s.settings.warningSec * 1000;
@@ -269,7 +273,9 @@ const HANDLERS: Handlers = {
   'presentation:release': (d, _cmd, a) => {
     const p = d.s.presentation;
     if (!p) throw wrongState('nobody holds the presentation');
-    const holds = (p.kind === 'site' && a.role === 'site' && a.siteCode === p.code) || (p.kind === 'person' && a.principal === p.principal);
+    const holds =
+      (p.kind === 'site' && a.role === 'site' && a.siteCode === p.code) ||
+      (p.kind === 'person' && a.principal === p.principal);
     if (!holds) requireChair(d.s, a);
     d.s.presentation = null;
     d.log('presentation.changed', null, { holder: null });
@@ -310,7 +316,12 @@ const HANDLERS: Handlers = {
     if (!item.speakerSite) throw wrongState('the current agenda item has no speaker site');
     const queued = d.s.queue.find((r) => r.siteCode === item.speakerSite);
     const req = queued ?? newRequest(d, item.speakerSite, item.title, a.principal);
-    grant(d, { ...req, title: queued?.title ?? item.title }, item.allottedSec ?? d.s.settings.defaultAllottedSec, item.id);
+    grant(
+      d,
+      { ...req, title: queued?.title ?? item.title },
+      item.allottedSec ?? d.s.settings.defaultAllottedSec,
+      item.id,
+    );
   },
 
   'layout:set': (d, { layout }, a) => {
@@ -331,7 +342,11 @@ const HANDLERS: Handlers = {
 function moveAgenda(d: Draft, index: number): void {
   requirePhase(d.s, ['open', 'in_session'], 'moving through the agenda');
   if (!Number.isInteger(index) || index < 0 || index >= d.s.agenda.items.length) {
-    throw badRequest(d.s.agenda.items.length ? `agenda index must be 0 to ${d.s.agenda.items.length - 1}` : 'the agenda is empty');
+    throw badRequest(
+      d.s.agenda.items.length
+        ? `agenda index must be 0 to ${d.s.agenda.items.length - 1}`
+        : 'the agenda is empty',
+    );
   }
   const from = d.s.agenda.current;
   d.s.agenda.current = index;
@@ -363,13 +378,19 @@ export function tick(state: ConferenceState, now: number): Outcome {
   if (!on) return { state, minutes: [] };
   const warnAt = on.endsAt - state.settings.warningSec * 1000;
   const endAt = on.endsAt + state.settings.graceSec * 1000;
-  const due = (!on.warned && now >= warnAt) || (!on.expired && now >= on.endsAt) || (state.settings.expiry === 'end' && now >= endAt);
+  const due =
+    (!on.warned && now >= warnAt) ||
+    (!on.expired && now >= on.endsAt) ||
+    (state.settings.expiry === 'end' && now >= endAt);
   if (!due) return { state, minutes: [] };
   const d = new Draft(structuredClone(state), now, null);
   const cur = d.s.onAir as NonNullable<ConferenceState['onAir']>;
   if (!cur.warned && now >= warnAt) {
     cur.warned = true;
-    d.log('floor.warning', cur.siteCode, { requestId: cur.requestId, remainingSec: Math.max(0, Math.round((cur.endsAt - now) / 1000)) });
+    d.log('floor.warning', cur.siteCode, {
+      requestId: cur.requestId,
+      remainingSec: Math.max(0, Math.round((cur.endsAt - now) / 1000)),
+    });
   }
   if (!cur.expired && now >= cur.endsAt) {
     cur.expired = true;

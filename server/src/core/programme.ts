@@ -1,20 +1,65 @@
 /**
- * Who receives whose media. Pure: the media layer asks, and obeys.
+ * Who hears and sees whom, decided from the conference state. Pure: the media layer asks
+ * and obeys, and it enforces audio on the server (a paused producer forwards nothing),
+ * so a client that ignores every instruction still cannot be heard out of turn.
  *
- * Today (foundation): every site receives the programme, which is the chair's camera and
- * microphone; the chair receives every site's camera. Site microphones reach nobody until
- * the speaker queue grants the floor (the conference core decides that; see issue 3).
+ * - Heard: the microphone of whoever holds the chair, and of the site on air. Nothing else.
+ * - The chair, co-chair, operators and the wall see every camera.
+ * - Sites see the programme: the chair and the site on air (per the layout), and the presentation.
  */
-import type { MediaSource, Role } from '../../../protocol/events';
+import type { MediaSource } from '../../../protocol/events';
+import type { ConferenceState, Role } from './model';
 
 export interface Party {
-  siteCode: string;
+  principal: string;
   role: Role;
+  siteCode: string;
 }
 
-export function shouldReceive(receiver: Party, sender: Party, source: MediaSource): boolean {
-  if (receiver.siteCode === sender.siteCode) return false;
-  if (sender.role === 'chair') return receiver.role === 'site';
-  if (receiver.role === 'chair') return source === 'camera';
-  return false;
+const CENTRAL_ROLES: readonly Role[] = ['chair', 'cochair', 'operator', 'wall'];
+const isCentral = (p: Party) => CENTRAL_ROLES.includes(p.role);
+const holdsChair = (s: ConferenceState, p: Party) =>
+  (p.role === 'chair' || p.role === 'cochair') && p.principal === s.chairHolder;
+const onAir = (s: ConferenceState, p: Party) => p.role === 'site' && s.onAir?.siteCode === p.siteCode;
+const queued = (s: ConferenceState, p: Party) =>
+  p.role === 'site' && s.queue.some((r) => r.siteCode === p.siteCode);
+
+/** Whether the sender's microphone is forwarded at all (the producer is paused otherwise). */
+export function micLive(s: ConferenceState, sender: Party): boolean {
+  return holdsChair(s, sender) || onAir(s, sender);
+}
+
+/** Whether the receiver should have a consumer for this producer (made ahead, so a grant switches instantly). */
+export function shouldPrepare(
+  s: ConferenceState,
+  receiver: Party,
+  sender: Party,
+  source: MediaSource,
+): boolean {
+  if (receiver.principal === sender.principal) return false;
+  if (source === 'screen') return true;
+  if (isCentral(sender)) return true;
+  // A site's media: everyone central sees its camera; its microphone, and its camera for other
+  // sites, only once it may speak (in the queue or on air).
+  if (source === 'camera' && isCentral(receiver)) return true;
+  return onAir(s, sender) || queued(s, sender);
+}
+
+/** Whether a prepared consumer forwards now (video follows the layout on the sites' screens). */
+export function shouldFlow(s: ConferenceState, receiver: Party, sender: Party, source: MediaSource): boolean {
+  if (source !== 'camera' || receiver.role !== 'site') return true;
+  if (s.layout === 'presentation' && s.presentation) return false;
+  if (isCentral(sender)) return holdsChair(s, sender);
+  return onAir(s, sender);
+}
+
+/** Whether this party may publish the given source at all. */
+export function mayPublish(s: ConferenceState, p: Party, source: MediaSource): boolean {
+  if (p.role === 'wall' || p.role === 'operator') return false;
+  if (source !== 'screen') return true;
+  const holder = s.presentation;
+  if (!holder) return false;
+  return holder.kind === 'site'
+    ? p.role === 'site' && p.siteCode === holder.code
+    : p.principal === holder.principal;
 }

@@ -1,6 +1,9 @@
-/** express: the built client, health and readiness. */
+/** express: the built client, health, readiness, and the chair's and operators' read-only API. */
 import path from 'node:path';
 import express from 'express';
+import type { Verified } from '../auth/credentials';
+import type { ConferenceState, MinuteEntry } from '../core/model';
+import { minuteRows, minutesCsv } from './minutesExport';
 
 export interface HttpDeps {
   clientDir: string;
@@ -8,7 +11,13 @@ export interface HttpDeps {
   isStopping: () => boolean;
   /** The router's RTP capabilities: public, and fetched early so the browser can prepare in parallel. */
   rtpCapabilities: () => unknown;
+  verify: (token: unknown) => Verified;
+  state: () => ConferenceState;
+  minutes: () => MinuteEntry[];
+  timezone: string;
 }
+
+const READERS = new Set(['chair', 'cochair', 'operator']);
 
 export function createHttpApp(deps: HttpDeps): express.Express {
   const app = express();
@@ -25,9 +34,48 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.get('/api/rtp-capabilities', (_req, res) => {
     res.json(deps.rtpCapabilities());
   });
-  app.get(['/site', '/chair'], (req, res) => {
-    res.sendFile(path.join(deps.clientDir, `${req.path.slice(1)}.html`));
+
+  /** Chair, co-chair and operators only: a bearer credential (or ?token= for a download link). */
+  const reader: express.RequestHandler = (req, res, next) => {
+    const header = req.get('authorization');
+    const token = header?.startsWith('Bearer ') ? header.slice(7) : req.query.token;
+    const v = deps.verify(token);
+    if (!v.ok) {
+      res
+        .status(401)
+        .json({ error: { code: v.code, message: 'a valid chair or operator credential is required' } });
+    } else if (!READERS.has(v.actor.role)) {
+      res
+        .status(403)
+        .json({ error: { code: 'FORBIDDEN', message: 'only the chair and operators may read this' } });
+    } else {
+      next();
+    }
+  };
+
+  app.get('/api/state', reader, (_req, res) => {
+    res.json({ state: deps.state(), minutes: deps.minutes().length });
   });
+  app.get(['/api/minutes.json', '/api/minutes.csv'], reader, (req, res) => {
+    const lang = req.query.lang === 'en' ? 'en' : 'vi';
+    const state = deps.state();
+    const minutes = deps.minutes();
+    const stamp = new Date().toISOString().slice(0, 10);
+    if (req.path.endsWith('.json')) {
+      res.json({ conference: { id: state.id, title: state.title }, timezone: deps.timezone, minutes });
+      return;
+    }
+    res
+      .type('text/csv; charset=utf-8')
+      .attachment(`bien-ban-${state.id}-${stamp}.csv`)
+      .send(minutesCsv(minuteRows(state, minutes, deps.timezone, lang), lang));
+  });
+
+  app.get('/site', (_req, res) => res.sendFile(path.join(deps.clientDir, 'site.html')));
+  // The operator's and the wall's consoles are the chair page in view-only mode for now.
+  app.get(['/chair', '/operator', '/wall'], (_req, res) =>
+    res.sendFile(path.join(deps.clientDir, 'chair.html')),
+  );
   app.use(express.static(deps.clientDir, { index: 'index.html', maxAge: '1h' }));
   return app;
 }

@@ -1,11 +1,17 @@
 /**
  * The media side of one conference: its Router, and per connected peer the transports,
- * producers and consumers. It forwards media only as the programme policy says
- * (`shouldReceive`), and creates consumers itself: a client never picks what it receives.
+ * producers and consumers. It obeys the programme policy (`core/programme.ts`) on every
+ * change of the conference state (`reconcile`):
+ *
+ * - a microphone that may not be heard has its producer paused on the server, so nothing
+ *   it sends is forwarded, whatever its client does;
+ * - consumers are made by the server, ahead of need (a grant then only resumes a producer);
+ * - video a site should not see right now has its consumer paused on the server.
  */
 import type { types } from 'mediasoup';
-import type { ConsumerOffer, MediaKind, MediaSource, Role, SiteInfo } from '../../../protocol/events';
-import { shouldReceive } from '../core/programme';
+import type { ConsumerOffer, MediaKind, MediaSource, SiteInfo } from '../../../protocol/events';
+import type { ConferenceState, Role } from '../core/model';
+import { type Party, mayPublish, micLive, shouldFlow, shouldPrepare } from '../core/programme';
 import { createLogger } from '../logger';
 import type { PoolEntry, WorkerPool } from './WorkerPool';
 
@@ -29,11 +35,11 @@ export const MEDIA_CODECS: types.RtpCodecCapability[] = [
   },
 ];
 
-/** A problem the client caused (bad parameters, unknown id): mapped to BAD_REQUEST / NOT_FOUND. */
+/** A problem the client caused (bad parameters, unknown id, no right): mapped to a wire code at the edge. */
 export class MediaRequestError extends Error {
   override name = 'MediaRequestError';
   constructor(
-    readonly kind: 'bad-request' | 'not-found',
+    readonly kind: 'bad-request' | 'not-found' | 'forbidden',
     message: string,
   ) {
     super(message);
@@ -43,16 +49,22 @@ export class MediaRequestError extends Error {
 /** Sends a consumer offer to the peer's client and resolves when the client has created it. */
 export type OfferSender = (offer: ConsumerOffer) => Promise<void>;
 
-interface PeerMedia {
+export interface PeerInfo {
   id: string;
+  party: Party;
   site: SiteInfo;
-  role: Role;
-  transports: Map<string, types.WebRtcTransport>;
-  producers: Map<string, types.Producer>;
-  consumers: Map<string, types.Consumer>;
-  rtpCapabilities?: types.RtpCapabilities;
   sendOffer: OfferSender;
   onConsumerClosed: (id: string) => void;
+}
+
+interface PeerMedia extends PeerInfo {
+  transports: Map<string, types.WebRtcTransport>;
+  producers: Map<string, types.Producer>;
+  /** Consumers by producer id. */
+  consumers: Map<string, types.Consumer>;
+  /** Producer ids with a consumer being made. */
+  pending: Set<string>;
+  rtpCapabilities?: types.RtpCapabilities;
 }
 
 const MAX_TRANSPORTS_PER_PEER = 2;
@@ -63,18 +75,20 @@ export class ConferenceMedia {
   #entry: PoolEntry;
   #router: types.Router;
   readonly #peers = new Map<string, PeerMedia>();
+  #state: ConferenceState;
   #closed = false;
 
-  private constructor(pool: WorkerPool, entry: PoolEntry, router: types.Router) {
+  private constructor(pool: WorkerPool, entry: PoolEntry, router: types.Router, state: ConferenceState) {
     this.#pool = pool;
     this.#entry = entry;
     this.#router = router;
+    this.#state = state;
   }
 
-  static async create(pool: WorkerPool): Promise<ConferenceMedia> {
+  static async create(pool: WorkerPool, state: ConferenceState): Promise<ConferenceMedia> {
     const entry = pool.pick();
     const router = await entry.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
-    return new ConferenceMedia(pool, entry, router);
+    return new ConferenceMedia(pool, entry, router, state);
   }
 
   get rtpCapabilities(): types.RtpCapabilities {
@@ -92,23 +106,14 @@ export class ConferenceMedia {
     this.#router = await this.#entry.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
   }
 
-  addPeer(
-    id: string,
-    site: SiteInfo,
-    role: Role,
-    sendOffer: OfferSender,
-    onConsumerClosed: (id: string) => void,
-  ): void {
-    if (this.#peers.has(id)) throw new Error(`peer ${id} already in the conference media`);
-    this.#peers.set(id, {
-      id,
-      site,
-      role,
+  addPeer(info: PeerInfo): void {
+    if (this.#peers.has(info.id)) throw new Error(`peer ${info.id} already in the conference media`);
+    this.#peers.set(info.id, {
+      ...info,
       transports: new Map(),
       producers: new Map(),
       consumers: new Map(),
-      sendOffer,
-      onConsumerClosed,
+      pending: new Set(),
     });
   }
 
@@ -166,64 +171,116 @@ export class ConferenceMedia {
     const transport = this.#transport(peerId, transportId);
     if (transport.appData.direction !== 'send')
       throw new MediaRequestError('bad-request', 'not a send transport');
-    if ((source === 'camera') !== (kind === 'video')) {
+    if ((source === 'microphone') !== (kind === 'audio')) {
       throw new MediaRequestError('bad-request', `source ${source} cannot be ${kind}`);
+    }
+    if (!mayPublish(this.#state, peer.party, source)) {
+      throw new MediaRequestError(
+        'forbidden',
+        source === 'screen'
+          ? 'only the presentation holder may present'
+          : `a ${peer.party.role} does not publish`,
+      );
     }
     if ([...peer.producers.values()].some((p) => p.appData.source === source)) {
       throw new MediaRequestError('bad-request', `already producing ${source}`);
     }
     if (peer.producers.size >= MAX_PRODUCERS_PER_PEER)
       throw new MediaRequestError('bad-request', 'too many producers');
+    // A microphone starts paused unless it may be heard now: no window in which it leaks.
+    const paused = source === 'microphone' && !micLive(this.#state, peer.party);
     const producer = await this.#asRequest(() =>
       transport.produce({
         kind,
         rtpParameters: rtpParameters as types.RtpParameters,
-        appData: { source, peerId },
+        paused,
+        appData: { source, peerId, wantPaused: paused },
       }),
     );
     peer.producers.set(producer.id, producer);
     producer.observer.once('close', () => peer.producers.delete(producer.id));
-    for (const other of this.#peers.values()) {
-      if (other.rtpCapabilities) void this.#consume(other, peer, producer);
-    }
+    this.reconcile(this.#state);
     return producer;
   }
 
-  /** The peer can receive: offer it everything the programme says it should get. */
-  async setReady(peerId: string, rtpCapabilities: unknown): Promise<void> {
+  closeProducer(peerId: string, producerId: string): void {
+    const producer = this.#peer(peerId).producers.get(producerId);
+    if (!producer) throw new MediaRequestError('not-found', `producer ${producerId} not found`);
+    producer.close();
+  }
+
+  /** The peer can receive: consumers follow from the policy. */
+  setReady(peerId: string, rtpCapabilities: unknown): void {
     const peer = this.#peer(peerId);
     const caps = rtpCapabilities as types.RtpCapabilities;
     if (!Array.isArray(caps.codecs))
       throw new MediaRequestError('bad-request', 'rtpCapabilities.codecs missing');
     peer.rtpCapabilities = caps;
-    const jobs: Promise<void>[] = [];
+    this.reconcile(this.#state);
+  }
+
+  /**
+   * Brings media in line with the conference state: producer pauses (who is heard),
+   * presentation rights, consumers to make, consumer pauses (what each site sees).
+   * Synchronous decisions; the worker calls they trigger run in the background.
+   */
+  reconcile(state: ConferenceState): void {
+    this.#state = state;
     for (const sender of this.#peers.values()) {
-      for (const producer of sender.producers.values()) jobs.push(this.#consume(peer, sender, producer));
+      for (const producer of sender.producers.values()) {
+        const source = producer.appData.source as MediaSource;
+        if (source === 'microphone') gate(producer, !micLive(state, sender.party));
+        if (source === 'screen' && !mayPublish(state, sender.party, 'screen')) {
+          producer.close(); // the presentation moved to someone else
+          continue;
+        }
+        for (const receiver of this.#peers.values()) {
+          if (!receiver.rtpCapabilities) continue;
+          const consumer = receiver.consumers.get(producer.id);
+          if (consumer) {
+            if (consumer.appData.acked)
+              gate(consumer, !shouldFlow(state, receiver.party, sender.party, source));
+          } else if (
+            !receiver.pending.has(producer.id) &&
+            shouldPrepare(state, receiver.party, sender.party, source)
+          ) {
+            void this.#consume(receiver, sender, producer);
+          }
+        }
+      }
     }
-    await Promise.all(jobs);
   }
 
   async #consume(receiver: PeerMedia, sender: PeerMedia, producer: types.Producer): Promise<void> {
     const source = producer.appData.source as MediaSource;
-    if (!shouldReceive(party(receiver), party(sender), source)) return;
     const caps = receiver.rtpCapabilities;
     if (!caps || !this.#router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) return;
     const transport = [...receiver.transports.values()].find((t) => t.appData.direction === 'recv');
     if (!transport) return;
+    receiver.pending.add(producer.id);
     let consumer: types.Consumer;
     try {
-      consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: caps, paused: true });
+      consumer = await transport.consume({
+        producerId: producer.id,
+        rtpCapabilities: caps,
+        paused: true,
+        appData: { acked: false },
+      });
     } catch (e) {
+      receiver.pending.delete(producer.id);
       log.warn('consume failed', { receiver: receiver.id, producer: producer.id, error: e });
       return;
     }
-    receiver.consumers.set(consumer.id, consumer);
-    const gone = () => {
-      receiver.consumers.delete(consumer.id);
-      if (this.#peers.get(receiver.id) === receiver) receiver.onConsumerClosed(consumer.id);
+    receiver.consumers.set(producer.id, consumer);
+    receiver.pending.delete(producer.id);
+    const forget = () => {
+      if (receiver.consumers.get(producer.id) === consumer) receiver.consumers.delete(producer.id);
     };
-    consumer.on('producerclose', gone);
-    consumer.on('transportclose', () => receiver.consumers.delete(consumer.id));
+    consumer.on('producerclose', () => {
+      forget();
+      if (this.#peers.get(receiver.id) === receiver) receiver.onConsumerClosed(consumer.id);
+    });
+    consumer.on('transportclose', forget);
     try {
       await receiver.sendOffer({
         id: consumer.id,
@@ -232,14 +289,31 @@ export class ConferenceMedia {
         rtpParameters: consumer.rtpParameters as unknown as Record<string, unknown>,
         source,
         site: sender.site,
-        role: sender.role,
+        role: sender.party.role,
+        principal: sender.party.principal,
       });
-      if (!consumer.closed) await consumer.resume();
+      consumer.appData.acked = true;
+      if (!consumer.closed) gate(consumer, !shouldFlow(this.#state, receiver.party, sender.party, source));
     } catch (e) {
       log.warn('consumer offer not taken', { receiver: receiver.id, error: e });
       consumer.close();
-      receiver.consumers.delete(consumer.id);
+      forget();
     }
+  }
+
+  /** Counts for health and tests: producers and consumers, and how many microphones are live. */
+  stats(): { peers: number; producers: number; consumers: number; liveMicrophones: string[] } {
+    let producers = 0;
+    let consumers = 0;
+    const live: string[] = [];
+    for (const p of this.#peers.values()) {
+      producers += p.producers.size;
+      consumers += p.consumers.size;
+      for (const pr of p.producers.values()) {
+        if (pr.appData.source === 'microphone' && !pr.paused) live.push(p.party.principal);
+      }
+    }
+    return { peers: this.#peers.size, producers, consumers, liveMicrophones: live.sort() };
   }
 
   close(): void {
@@ -274,6 +348,18 @@ export class ConferenceMedia {
   }
 }
 
-function party(p: PeerMedia) {
-  return { siteCode: p.site.code, role: p.role };
+/**
+ * Pauses or resumes a producer or consumer on the server. Calls are chained per object, so
+ * a grant quickly followed by a revoke always ends paused (the last wish wins, in order).
+ */
+function gate(target: types.Producer | types.Consumer, paused: boolean): void {
+  const data = target.appData as { wantPaused?: boolean; gate?: Promise<void> };
+  const current = data.wantPaused ?? target.paused;
+  if (current === paused || target.closed) return;
+  data.wantPaused = paused;
+  data.gate = (data.gate ?? Promise.resolve())
+    .then(() => (target.closed ? undefined : paused ? target.pause() : target.resume()))
+    .catch((e: unknown) => log.warn(paused ? 'pause failed' : 'resume failed', { id: target.id, error: e }));
 }
+
+export type { Role };

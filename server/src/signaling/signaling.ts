@@ -1,34 +1,44 @@
 /**
- * socket.io edge: authenticate the handshake, validate every payload, turn events into
- * conference/media calls, acknowledge, broadcast. Handlers follow
- * validate → apply → ack → broadcast, and every failure is acked with an error code.
+ * socket.io edge: authenticate the handshake, then for every event
+ * rate-limit → validate → check the credential is still valid → apply → ack → broadcast.
+ * Identity and rights come from the verified credential only.
  */
 import type { types } from 'mediasoup';
 import type { Server, Socket } from 'socket.io';
 import {
   type Ack,
-  type ClientEventName,
   type ClientToServerEvents,
+  type CloseReason,
   type ConnectErrorData,
   type ConsumerOffer,
   type JoinResult,
   type ServerToClientEvents,
   type TransportOptions,
   CLIENT_EVENTS,
+  COMMAND_EVENTS,
   ErrorCode,
   PROTOCOL_VERSION,
 } from '../../../protocol/events';
 import { type Payload, describeIssues, schemas } from '../../../protocol/schemas';
-import { type Credential, verifyToken } from '../auth/tokens';
+import { verifyCredential } from '../auth/credentials';
+import type { Command } from '../core/commands';
+import { CoreError } from '../core/errors';
+import type { Actor } from '../core/model';
+import type { Roster } from '../core/roster';
 import { createLogger } from '../logger';
-import { MediaRequestError } from '../media/ConferenceMedia';
-import type { Conference, SessionHandle } from './Conference';
+import { type ConferenceMedia, MediaRequestError } from '../media/ConferenceMedia';
+import type { ConferenceService } from '../service/ConferenceService';
+import { type SessionHandle, Sessions } from './Sessions';
 
 const log = createLogger('signaling');
 const OFFER_TIMEOUT_MS = 10_000;
+const ROOM = 'conference';
+const MINUTES_ROOM = 'minutes';
+const MINUTES_ROLES = new Set(['chair', 'cochair', 'operator']);
 
 export interface SocketData {
-  cred: Credential;
+  actor: Actor;
+  expiresAt: number;
   joined: boolean;
 }
 export type IoServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -43,51 +53,96 @@ export class WireFailure extends Error {
   }
 }
 
-const KNOWN_EVENTS = new Set<string>(CLIENT_EVENTS);
-const ROOM = 'conference';
+export interface SignalingDeps {
+  secret: string;
+  roster: Roster;
+  service: ConferenceService;
+  /** The conference media; replaced after a worker death, so read through a getter. */
+  media: () => ConferenceMedia;
+  /** Events per second a socket may send, and the burst it may save up. */
+  rate: { perSec: number; burst: number };
+}
 
-export function attachSignaling(io: IoServer, conference: Conference, secret: string): void {
+export interface Signaling {
+  sessions: Sessions;
+  closeAll(reason: CloseReason): void;
+}
+
+const KNOWN_EVENTS = new Set<string>(CLIENT_EVENTS);
+
+const CORE_CODES: Record<CoreError['kind'], ErrorCode> = {
+  'bad-request': ErrorCode.BadRequest,
+  forbidden: ErrorCode.Forbidden,
+  'wrong-state': ErrorCode.WrongState,
+  'not-found': ErrorCode.NotFound,
+};
+
+export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
+  const sessions = new Sessions();
+  const { service, roster } = deps;
+
   io.use((socket, next) => {
     const token: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
-    const fail = (code: ErrorCode, message: string) => {
-      const err = new Error(message) as Error & { data: ConnectErrorData };
-      err.data = { code };
+    const v = verifyCredential(deps.secret, service.state.id, roster, token, service.now);
+    if (!v.ok) {
+      const err = new Error(
+        v.code === 'AUTH_EXPIRED' ? 'the join link has expired' : 'the join link is not valid',
+      ) as Error & {
+        data: ConnectErrorData;
+      };
+      err.data = { code: v.code };
       next(err);
-    };
-    if (token === undefined || token === '') return fail(ErrorCode.AuthRequired, 'a join token is required');
-    const cred = verifyToken(secret, conference.id, token);
-    if (!cred || !conference.site(cred.siteCode))
-      return fail(ErrorCode.AuthInvalid, 'the join token is not valid');
-    // The chair sits at the central bridge; provincial sites join as sites.
-    if ((cred.role === 'chair') !== (cred.siteCode === conference.roster.central.code)) {
-      return fail(ErrorCode.AuthInvalid, 'the join token is not valid');
+      return;
     }
-    socket.data.cred = cred;
+    socket.data.actor = v.actor;
+    socket.data.expiresAt = v.expiresAt;
     socket.data.joined = false;
     next();
   });
 
-  io.on('connection', (socket) => onConnection(io, socket, conference));
+  service.on('changed', (state, minutes) => {
+    deps.media().reconcile(state);
+    io.to(ROOM).emit('conference:state', { state, serverNow: service.now });
+    if (minutes.length) io.to(MINUTES_ROOM).emit('minutes:appended', { entries: minutes });
+  });
+
+  io.on('connection', (socket) => onConnection(io, socket, deps, sessions));
+
+  return {
+    sessions,
+    closeAll(reason) {
+      for (const s of sessions.all()) s.close(reason);
+    },
+  };
 }
 
-function onConnection(io: IoServer, socket: IoSocket, conference: Conference): void {
-  const cred = socket.data.cred;
-  const site = conference.site(cred.siteCode);
+function onConnection(io: IoServer, socket: IoSocket, deps: SignalingDeps, sessions: Sessions): void {
+  const { actor } = socket.data;
+  const { service, roster } = deps;
+  const site = roster.sites.find((s) => s.code === actor.siteCode);
   if (!site) {
     socket.disconnect(true);
     return;
   }
   const session: SessionHandle = {
     id: socket.id,
-    cred,
-    site,
+    actor,
     close: (reason) => {
       socket.emit('session:closed', { reason });
       socket.disconnect(true);
     },
   };
+  const bucket = { tokens: deps.rate.burst, at: Date.now() };
+  const allow = (): boolean => {
+    const now = Date.now();
+    bucket.tokens = Math.min(deps.rate.burst, bucket.tokens + ((now - bucket.at) / 1000) * deps.rate.perSec);
+    bucket.at = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  };
 
-  const handle = <E extends ClientEventName>(
+  const handle = <E extends keyof typeof schemas>(
     event: E,
     apply: (payload: Payload<E>) => Promise<unknown> | unknown,
   ): void => {
@@ -96,15 +151,17 @@ function onConnection(io: IoServer, socket: IoSocket, conference: Conference): v
       const hasAck = typeof last === 'function';
       // A request without an acknowledgement callback is applied all the same; it just gets no reply.
       const reply = hasAck ? (last as (r: Ack<unknown>) => void) : () => undefined;
+      const fail = (code: ErrorCode, message: string) => reply({ ok: false, error: { code, message } });
+      if (!allow()) return fail(ErrorCode.RateLimited, 'too many requests; slow down');
       const parsed = schemas[event].safeParse(hasAck && args.length === 1 ? undefined : args[0]);
-      if (!parsed.success) {
-        reply({ ok: false, error: { code: ErrorCode.BadRequest, message: describeIssues(parsed.error) } });
+      if (!parsed.success) return fail(ErrorCode.BadRequest, describeIssues(parsed.error));
+      if (service.now >= socket.data.expiresAt) {
+        fail(ErrorCode.AuthExpired, 'the join link has expired');
+        socket.disconnect(true);
         return;
       }
-      if (event !== 'session:join' && !socket.data.joined) {
-        reply({ ok: false, error: { code: ErrorCode.NotJoined, message: 'join the session first' } });
-        return;
-      }
+      if (event !== 'session:join' && !socket.data.joined)
+        return fail(ErrorCode.NotJoined, 'join the session first');
       Promise.resolve()
         .then(() => apply(parsed.data as Payload<E>))
         .then(
@@ -117,73 +174,103 @@ function onConnection(io: IoServer, socket: IoSocket, conference: Conference): v
   socket.onAny((event: string, ...args: unknown[]) => {
     if (KNOWN_EVENTS.has(event)) return;
     const ack = args[args.length - 1];
-    if (typeof ack === 'function') {
-      (ack as (r: Ack<never>) => void)({
-        ok: false,
-        error: { code: ErrorCode.UnknownEvent, message: `unknown event "${String(event).slice(0, 64)}"` },
-      });
-    }
+    if (typeof ack !== 'function') return;
+    const code = allow() ? ErrorCode.UnknownEvent : ErrorCode.RateLimited;
+    (ack as (r: Ack<never>) => void)({
+      ok: false,
+      error: {
+        code,
+        message:
+          code === ErrorCode.UnknownEvent
+            ? `unknown event "${String(event).slice(0, 64)}"`
+            : 'too many requests',
+      },
+    });
   });
 
   handle('session:join', async (): Promise<JoinResult> => {
     if (socket.data.joined) throw new WireFailure(ErrorCode.AlreadyJoined, 'already joined');
     socket.data.joined = true;
-    const replaced = conference.attach(session);
+    const wasConnected = sessions.siteConnected(site.code);
+    const replaced = sessions.attach(session);
     if (replaced) {
-      log.info('site joined again; closing the older session', { site: site.code });
+      log.info('joined again; closing the older session', { principal: actor.principal });
       replaced.close('replaced');
     }
-    conference.media.addPeer(session.id, site, cred.role, offerSender(socket), (id) =>
-      socket.emit('consumer:closed', { id }),
-    );
+    const media = deps.media();
+    media.addPeer({
+      id: session.id,
+      party: actor,
+      site,
+      sendOffer: offerSender(socket),
+      onConsumerClosed: (id) => socket.emit('consumer:closed', { id }),
+    });
     let recv: types.WebRtcTransport;
     try {
-      recv = await conference.media.createTransport(session.id, 'recv');
+      recv = await media.createTransport(session.id, 'recv');
     } catch (e) {
-      conference.media.removePeer(session.id);
-      conference.detach(session);
+      media.removePeer(session.id);
+      sessions.detach(session);
       socket.data.joined = false;
       throw e;
     }
     void socket.join(ROOM);
-    socket.to(ROOM).emit('presence:changed', { code: site.code, connected: true });
-    log.info('joined', { site: site.code, role: cred.role });
+    if (MINUTES_ROLES.has(actor.role)) void socket.join(MINUTES_ROOM);
+    if (!wasConnected) {
+      socket.to(ROOM).emit('presence:changed', { code: site.code, connected: true });
+      if (actor.role === 'site') service.observe({ type: 'site:connected', siteCode: site.code });
+    }
+    log.info('joined', { principal: actor.principal, role: actor.role });
     return {
       protocolVersion: PROTOCOL_VERSION,
-      role: cred.role,
+      role: actor.role,
+      principal: actor.principal,
       site,
-      conference: { id: conference.id, title: conference.title },
-      sites: conference.roster.sites,
-      presence: conference.presence(),
-      routerRtpCapabilities: conference.media.rtpCapabilities as unknown as Record<string, unknown>,
+      conference: { id: service.state.id, title: service.state.title },
+      sites: roster.sites,
+      presence: sessions.presence(roster.sites.map((s) => s.code)),
+      routerRtpCapabilities: media.rtpCapabilities as unknown as Record<string, unknown>,
       recvTransport: transportOptions(recv),
+      state: service.state,
+      serverNow: service.now,
     };
   });
 
   handle('transport:create', async ({ direction }) =>
-    transportOptions(await conference.media.createTransport(session.id, direction)),
+    transportOptions(await deps.media().createTransport(session.id, direction)),
   );
 
   handle('transport:connect', async ({ transportId, dtlsParameters }) => {
-    await conference.media.connectTransport(session.id, transportId, dtlsParameters);
+    await deps.media().connectTransport(session.id, transportId, dtlsParameters);
   });
 
   handle('producer:create', async ({ transportId, kind, source, rtpParameters }) => {
-    const producer = await conference.media.produce(session.id, transportId, kind, source, rtpParameters);
+    const producer = await deps.media().produce(session.id, transportId, kind, source, rtpParameters);
     return { id: producer.id };
   });
 
-  handle('session:ready', async ({ rtpCapabilities }) => {
-    await conference.media.setReady(session.id, rtpCapabilities);
+  handle('producer:close', ({ producerId }) => {
+    deps.media().closeProducer(session.id, producerId);
   });
+
+  handle('session:ready', ({ rtpCapabilities }) => {
+    deps.media().setReady(session.id, rtpCapabilities);
+  });
+
+  for (const event of COMMAND_EVENTS) {
+    handle(event, (payload) => {
+      service.execute(actor, { type: event, ...(payload as object) } as Command);
+    });
+  }
 
   socket.on('disconnect', (reason) => {
     if (!socket.data.joined) return;
-    conference.media.removePeer(session.id);
-    if (conference.detach(session)) {
+    deps.media().removePeer(session.id);
+    if (sessions.detach(session) && !sessions.siteConnected(site.code)) {
       io.to(ROOM).emit('presence:changed', { code: site.code, connected: false });
+      if (actor.role === 'site') service.observe({ type: 'site:disconnected', siteCode: site.code });
     }
-    log.info('left', { site: site.code, reason });
+    log.info('left', { principal: actor.principal, reason });
   });
 }
 
@@ -205,8 +292,14 @@ function offerSender(socket: IoSocket) {
 
 function toWireError(e: unknown, event: string): { code: ErrorCode; message: string } {
   if (e instanceof WireFailure) return { code: e.code, message: e.message };
+  if (e instanceof CoreError) return { code: CORE_CODES[e.kind], message: e.message };
   if (e instanceof MediaRequestError) {
-    return { code: e.kind === 'not-found' ? ErrorCode.NotFound : ErrorCode.BadRequest, message: e.message };
+    const code = {
+      'not-found': ErrorCode.NotFound,
+      forbidden: ErrorCode.Forbidden,
+      'bad-request': ErrorCode.BadRequest,
+    }[e.kind];
+    return { code, message: e.message };
   }
   log.error('handler failed', { event, error: e });
   return { code: ErrorCode.Internal, message: 'internal error' };

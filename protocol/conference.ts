@@ -1,0 +1,124 @@
+/**
+ * The conference as data: what the core owns, what gets persisted, what clients see.
+ * Plain JSON (no classes, no Dates: times are epoch milliseconds from an injected clock)
+ * so a state can be stored, compared and sent as it is.
+ */
+import type { Role, SiteKind } from './events';
+
+export type { Role };
+export type Phase = 'scheduled' | 'open' | 'in_session' | 'concluded' | 'closed';
+export type Layout = 'speaker' | 'speaker_presentation' | 'presentation' | 'grid';
+export type AgendaKind = 'opening' | 'report' | 'statement' | 'conclusion' | 'other';
+export type RollCall = 'unknown' | 'present' | 'absent';
+export type FloorEndReason = 'revoked' | 'expired' | 'next' | 'concluded' | 'withdrawn';
+
+/** Who acts: derived from a verified credential, never from what a client claims. */
+export interface Actor {
+  role: Role;
+  /** Stable identity: the site code for sites, the credential subject for people. */
+  principal: string;
+  /** The site the actor speaks for (its own for a site; the central bridge for central roles). */
+  siteCode: string;
+}
+
+export interface SiteState {
+  code: string;
+  name: string;
+  kind: SiteKind;
+  rollCall: RollCall;
+}
+
+export interface FloorRequest {
+  id: string;
+  siteCode: string;
+  title: string;
+  requestedAt: number;
+  /** Who put it in the queue (the site itself, or the chair/operator on its behalf). */
+  by: string;
+}
+
+export interface OnAir {
+  requestId: string;
+  siteCode: string;
+  title: string;
+  grantedAt: number;
+  allottedMs: number;
+  endsAt: number;
+  warned: boolean;
+  expired: boolean;
+  agendaItemId: string | null;
+}
+
+export interface AgendaItem {
+  id: string;
+  kind: AgendaKind;
+  title: string;
+  allottedSec: number | null;
+  speakerSite: string | null;
+}
+
+export type PresentationHolder = { kind: 'site'; code: string } | { kind: 'person'; principal: string };
+
+export interface FloorSettings {
+  defaultAllottedSec: number;
+  /** The warning event fires this long before the end. */
+  warningSec: number;
+  /** At expiry: only signal it, or end the floor after the grace period. */
+  expiry: 'signal' | 'end';
+  graceSec: number;
+}
+
+export interface ConferenceState {
+  id: string;
+  title: string;
+  phase: Phase;
+  /** The principal holding the chair (a chair or co-chair credential). */
+  chairHolder: string;
+  sites: SiteState[];
+  queue: FloorRequest[];
+  onAir: OnAir | null;
+  presentation: PresentationHolder | null;
+  agenda: { items: AgendaItem[]; current: number };
+  layout: Layout;
+  settings: FloorSettings;
+  /** Counters that keep ids and minutes numbering deterministic and continuous across restarts. */
+  nextRequest: number;
+  nextMinute: number;
+}
+
+export type MinuteType =
+  | 'conference.opened'
+  | 'conference.started'
+  | 'conference.concluded'
+  | 'conference.closed'
+  | 'site.joined'
+  | 'site.left'
+  | 'rollcall.marked'
+  | 'floor.requested'
+  | 'floor.withdrawn'
+  | 'floor.reordered'
+  | 'floor.skipped'
+  | 'floor.rejected'
+  | 'floor.granted'
+  | 'floor.extended'
+  | 'floor.warning'
+  | 'floor.expired'
+  | 'floor.ended'
+  | 'presentation.changed'
+  | 'agenda.set'
+  | 'agenda.moved'
+  | 'layout.changed'
+  | 'chair.handed';
+
+/** One line of the minutes: append-only, numbered, timestamped. */
+export interface MinuteEntry {
+  seq: number;
+  at: number;
+  type: MinuteType;
+  /** The principal who caused it; null for the system (timers, connections). */
+  actor: string | null;
+  siteCode: string | null;
+  data: Record<string, string | number | boolean | null>;
+}
+
+export const CENTRAL_PRINCIPAL_ROLES: readonly Role[] = ['chair', 'cochair', 'operator', 'wall'];

@@ -1,0 +1,96 @@
+/**
+ * The minutes (biên bản) as CSV and JSON. The CSV opens correctly in a spreadsheet:
+ * UTF-8 with a byte order mark (so Excel reads Vietnamese text), CRLF line ends, every
+ * field quoted, and cells starting with = + - @ neutralised against formula injection.
+ */
+import type { ConferenceState, MinuteEntry, MinuteType } from '../core/model';
+
+type Lang = 'vi' | 'en';
+
+const LABELS: Record<MinuteType, [vi: string, en: string]> = {
+  'conference.opened': [
+    'Mở hội nghị (điểm danh, các điểm cầu kết nối)',
+    'Conference opened (roll call, sites joining)',
+  ],
+  'conference.started': ['Bắt đầu phiên họp', 'Session started'],
+  'conference.concluded': ['Kết thúc phiên họp', 'Session concluded'],
+  'conference.closed': ['Đóng hội nghị', 'Conference closed'],
+  'site.joined': ['Điểm cầu kết nối', 'Site connected'],
+  'site.left': ['Điểm cầu mất kết nối', 'Site disconnected'],
+  'rollcall.marked': ['Điểm danh', 'Roll call'],
+  'floor.requested': ['Đăng ký phát biểu', 'Floor requested'],
+  'floor.withdrawn': ['Rút đăng ký phát biểu', 'Request withdrawn'],
+  'floor.reordered': ['Đổi thứ tự phát biểu', 'Queue reordered'],
+  'floor.skipped': ['Tạm bỏ qua lượt', 'Request skipped'],
+  'floor.rejected': ['Từ chối đăng ký', 'Request rejected'],
+  'floor.granted': ['Mời phát biểu', 'Floor granted'],
+  'floor.extended': ['Thêm thời gian phát biểu', 'Floor extended'],
+  'floor.warning': ['Sắp hết thời gian phát biểu', 'Time almost up'],
+  'floor.expired': ['Hết thời gian phát biểu', 'Time is up'],
+  'floor.ended': ['Kết thúc phát biểu', 'Floor ended'],
+  'presentation.changed': ['Đổi người trình chiếu', 'Presentation holder changed'],
+  'agenda.set': ['Cập nhật chương trình nghị sự', 'Agenda set'],
+  'agenda.moved': ['Chuyển mục chương trình', 'Agenda item changed'],
+  'layout.changed': ['Đổi bố cục màn hình', 'Layout changed'],
+  'chair.handed': ['Chuyển quyền chủ trì', 'Chair handed over'],
+};
+
+const HEADERS: Record<Lang, string[]> = {
+  vi: ['STT', 'Thời gian', 'Sự kiện', 'Điểm cầu', 'Người thực hiện', 'Chi tiết', 'Mã sự kiện'],
+  en: ['No.', 'Time', 'Event', 'Site', 'By', 'Details', 'Event code'],
+};
+
+export interface ExportRow {
+  seq: number;
+  time: string;
+  event: string;
+  site: string;
+  by: string;
+  details: string;
+  type: MinuteType;
+}
+
+export function minuteRows(
+  state: ConferenceState,
+  minutes: MinuteEntry[],
+  timezone: string,
+  lang: Lang,
+): ExportRow[] {
+  const fmt = new Intl.DateTimeFormat('sv-SE', {
+    timeZone: timezone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+  });
+  const siteName = (code: string | null) =>
+    code ? (state.sites.find((s) => s.code === code)?.name ?? code) : '';
+  return minutes.map((m) => ({
+    seq: m.seq,
+    time: fmt.format(new Date(m.at)),
+    event: LABELS[m.type][lang === 'vi' ? 0 : 1],
+    site: siteName(m.siteCode),
+    by: m.actor ?? (lang === 'vi' ? 'hệ thống' : 'system'),
+    details: Object.entries(m.data)
+      .map(([k, v]) => `${k}=${v === null ? '' : String(v)}`)
+      .join('; '),
+    type: m.type,
+  }));
+}
+
+function cell(v: string | number): string {
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+export function minutesCsv(rows: ExportRow[], lang: Lang): string {
+  const lines = [
+    HEADERS[lang],
+    ...rows.map((r) => [r.seq, r.time, r.event, r.site, r.by, r.details, r.type]),
+  ];
+  return `\uFEFF${lines.map((l) => l.map(cell).join(',')).join('\r\n')}\r\n`;
+}

@@ -1,0 +1,44 @@
+/**
+ * Who is connected: one session per principal (a site, or a person at the central bridge).
+ * The newest session of a principal wins; the older one is closed with a reason.
+ */
+import type { CloseReason, SitePresence } from '../../../protocol/events';
+import type { Actor } from '../core/model';
+
+export interface SessionHandle {
+  id: string;
+  actor: Actor;
+  /** Ends the session from the server side with a reason the client shows. */
+  close(reason: CloseReason): void;
+}
+
+export class Sessions {
+  readonly #byPrincipal = new Map<string, SessionHandle>();
+
+  /** Registers a session; returns the older session of the same principal it replaces, if any. */
+  attach(session: SessionHandle): SessionHandle | undefined {
+    const old = this.#byPrincipal.get(session.actor.principal);
+    this.#byPrincipal.set(session.actor.principal, session);
+    return old && old.id !== session.id ? old : undefined;
+  }
+
+  /** Removes the session if it is still its principal's current one; true when it was. */
+  detach(session: SessionHandle): boolean {
+    if (this.#byPrincipal.get(session.actor.principal)?.id !== session.id) return false;
+    this.#byPrincipal.delete(session.actor.principal);
+    return true;
+  }
+
+  all(): SessionHandle[] {
+    return [...this.#byPrincipal.values()];
+  }
+
+  /** A site is connected when any session speaks for it (the central bridge: any central person). */
+  siteConnected(code: string): boolean {
+    return this.all().some((s) => s.actor.siteCode === code);
+  }
+
+  presence(siteCodes: string[]): SitePresence[] {
+    return siteCodes.map((code) => ({ code, connected: this.siteConnected(code) }));
+  }
+}

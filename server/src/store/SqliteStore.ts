@@ -1,0 +1,108 @@
+/**
+ * SQLite (better-sqlite3, WAL, synchronous=FULL) behind the store port. The state is one
+ * JSON row per conference; the minutes an append-only table. A commit is one transaction,
+ * so a crash (kill -9) leaves either the old state with its minutes or the new one with its.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { ConferenceState, MinuteEntry } from '../core/model';
+import type { ConferenceStore, Stored } from './store';
+
+const SCHEMA_VERSION = 1;
+
+interface MinuteRow {
+  seq: number;
+  at: number;
+  type: string;
+  actor: string | null;
+  site_code: string | null;
+  data: string;
+}
+
+export class SqliteStore implements ConferenceStore {
+  readonly #db: Database.Database;
+  readonly #upsert: Database.Statement;
+  readonly #append: Database.Statement;
+  readonly #commit: (state: ConferenceState, minutes: MinuteEntry[]) => void;
+
+  constructor(file: string) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.#db = new Database(file);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma('foreign_keys = ON');
+    this.#migrate();
+    this.#upsert = this.#db.prepare(
+      `INSERT INTO conference (id, state, updated_at) VALUES (@id, @state, @at)
+       ON CONFLICT(id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+    );
+    this.#append = this.#db.prepare(
+      `INSERT INTO minutes (conference_id, seq, at, type, actor, site_code, data)
+       VALUES (@conf, @seq, @at, @type, @actor, @site, @data)`,
+    );
+    this.#commit = this.#db.transaction((state: ConferenceState, minutes: MinuteEntry[]) => {
+      this.#upsert.run({ id: state.id, state: JSON.stringify(state), at: Date.now() });
+      for (const m of minutes) {
+        this.#append.run({
+          conf: state.id,
+          seq: m.seq,
+          at: m.at,
+          type: m.type,
+          actor: m.actor,
+          site: m.siteCode,
+          data: JSON.stringify(m.data),
+        });
+      }
+    });
+  }
+
+  #migrate(): void {
+    const version = this.#db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`the data file was written by a newer hoinghi (schema ${version} > ${SCHEMA_VERSION})`);
+    }
+    if (version < 1) {
+      this.#db.exec(`
+        CREATE TABLE conference (id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at INTEGER NOT NULL);
+        CREATE TABLE minutes (
+          conference_id TEXT NOT NULL REFERENCES conference(id),
+          seq INTEGER NOT NULL, at INTEGER NOT NULL, type TEXT NOT NULL,
+          actor TEXT, site_code TEXT, data TEXT NOT NULL,
+          PRIMARY KEY (conference_id, seq)
+        ) WITHOUT ROWID;
+        PRAGMA user_version = 1;
+      `);
+    }
+  }
+
+  load(id: string): Stored | null {
+    const row = this.#db.prepare('SELECT state FROM conference WHERE id = ?').get(id) as
+      { state: string } | undefined;
+    return row ? { state: JSON.parse(row.state) as ConferenceState, minutes: this.minutes(id) } : null;
+  }
+
+  commit(state: ConferenceState, minutes: MinuteEntry[]): void {
+    this.#commit(state, minutes);
+  }
+
+  minutes(id: string): MinuteEntry[] {
+    const rows = this.#db
+      .prepare(
+        'SELECT seq, at, type, actor, site_code, data FROM minutes WHERE conference_id = ? ORDER BY seq',
+      )
+      .all(id) as MinuteRow[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      at: r.at,
+      type: r.type as MinuteEntry['type'],
+      actor: r.actor,
+      siteCode: r.site_code,
+      data: JSON.parse(r.data) as MinuteEntry['data'],
+    }));
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+}
