@@ -50,6 +50,34 @@ export interface PageInbound {
   packetsReceived: number;
   framesDecoded: number;
   audioLevel: number;
+  totalAudioEnergy: number;
+}
+
+export interface PageOutbound {
+  source: string;
+  paused: boolean;
+  bytesSent: number;
+  packetsSent: number;
+}
+
+/** What the page's controller sends, from RTCPeerConnection.getStats(). */
+export function outboundStats(page: Page): Promise<PageOutbound[]> {
+  return page.evaluate(() =>
+    (
+      window as unknown as { hoinghi: { client: { outboundStats(): Promise<PageOutbound[]> } } }
+    ).hoinghi.client.outboundStats(),
+  );
+}
+
+/** Sends a conference command through the page's own controller (protocol level, no clicks). */
+export async function pageCommand(page: Page, event: string, payload: unknown = {}): Promise<void> {
+  await page.evaluate(
+    ([e, p]) =>
+      (
+        window as unknown as { hoinghi: { client: { command(e: string, p: unknown): Promise<void> } } }
+      ).hoinghi.client.command(e as string, p),
+    [event, payload] as const,
+  );
 }
 
 /** What the page's controller receives, from RTCPeerConnection.getStats(). */

@@ -1,7 +1,16 @@
 /** Chair page (minimal for now): the chair's own picture and a grid of every site with its state. */
 import type { SiteInfo } from '../../../protocol/events';
 import { ConferenceClient } from '../lib/ConferenceClient';
-import { applyStrings, attachTrack, bindStatus, el, t, tokenFromLocation, videoElement } from '../lib/ui';
+import {
+  applyStrings,
+  attachTrack,
+  bindStatus,
+  el,
+  t,
+  qualityFromLocation,
+  tokenFromLocation,
+  videoElement,
+} from '../lib/ui';
 
 applyStrings();
 // The operator's and the wall's screens watch; only the chair and co-chair publish from here.
@@ -9,7 +18,7 @@ const viewOnly = ['/operator', '/wall'].includes(window.location.pathname);
 const client = new ConferenceClient({
   token: tokenFromLocation(),
   publish: { camera: !viewOnly, microphone: !viewOnly },
-  video: { width: 640, height: 360, frameRate: 25 },
+  quality: qualityFromLocation(),
 });
 (window as unknown as { hoinghi: unknown }).hoinghi = { client };
 bindStatus(client);

@@ -44,6 +44,14 @@ export interface InboundStat {
   packetsReceived: number;
   framesDecoded: number;
   audioLevel: number;
+  totalAudioEnergy: number;
+}
+
+export interface OutboundStat {
+  source: MediaSource;
+  paused: boolean;
+  bytesSent: number;
+  packetsSent: number;
 }
 
 export interface ClientEvents {
@@ -64,8 +72,8 @@ export interface ClientOptions {
   url?: string;
   /** What to publish. A chair and a site publish camera + microphone; a wall nothing. */
   publish: { camera: boolean; microphone: boolean };
-  /** Camera capture size; small sizes keep test machines cool. */
-  video?: { width: number; height: number; frameRate: number };
+  /** Camera capture size and simulcast layers: 'normal', or 'low' for halls on a poor link. */
+  quality?: 'normal' | 'low';
 }
 
 /** Error for a refused request, carrying the wire code. */
@@ -78,12 +86,27 @@ export class RequestError extends Error {
 const REQUEST_TIMEOUT_MS = 10_000;
 const TERMINAL_CODES = new Set(['AUTH_REQUIRED', 'AUTH_INVALID_TOKEN']);
 
-/** VP8 simulcast, three layers: the wall takes the lowest, the programme the highest. */
-const SIMULCAST: ms.RtpEncodingParameters[] = [
-  { rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
-  { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
-  { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
-];
+/** VP8 simulcast: the wall takes the lowest layer, the programme the highest. */
+const QUALITY = {
+  normal: {
+    capture: { width: 640, height: 360, frameRate: 25 },
+    encodings: [
+      { rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+      { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+      { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
+    ],
+  },
+  low: {
+    capture: { width: 320, height: 180, frameRate: 15 },
+    encodings: [
+      { rid: 'r0', scaleResolutionDownBy: 2, maxBitrate: 100_000 },
+      { rid: 'r1', scaleResolutionDownBy: 1, maxBitrate: 300_000 },
+    ],
+  },
+} satisfies Record<
+  string,
+  { capture: { width: number; height: number; frameRate: number }; encodings: ms.RtpEncodingParameters[] }
+>;
 
 type Socket_ = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -196,20 +219,38 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   async inboundStats(): Promise<InboundStat[]> {
     const out: InboundStat[] = [];
     for (const { consumer, offer } of this.#consumers.values()) {
-      const report = await consumer.getStats();
-      report.forEach((s: Record<string, unknown>) => {
-        if (s.type !== 'inbound-rtp') return;
-        out.push({
-          consumerId: consumer.id,
-          siteCode: offer.site.code,
-          role: offer.role,
-          kind: offer.kind,
-          bytesReceived: Number(s.bytesReceived ?? 0),
-          packetsReceived: Number(s.packetsReceived ?? 0),
-          framesDecoded: Number(s.framesDecoded ?? 0),
-          audioLevel: Number(s.audioLevel ?? 0),
-        });
+      // Before its first packet a receiver has no inbound-rtp report: that is zero received.
+      let s: Record<string, unknown> = {};
+      (await consumer.getStats()).forEach((r: Record<string, unknown>) => {
+        if (r.type === 'inbound-rtp') s = r;
       });
+      out.push({
+        consumerId: consumer.id,
+        siteCode: offer.site.code,
+        role: offer.role,
+        kind: offer.kind,
+        bytesReceived: Number(s.bytesReceived ?? 0),
+        packetsReceived: Number(s.packetsReceived ?? 0),
+        framesDecoded: Number(s.framesDecoded ?? 0),
+        audioLevel: Number(s.audioLevel ?? 0),
+        totalAudioEnergy: Number(s.totalAudioEnergy ?? 0),
+      });
+    }
+    return out;
+  }
+
+  /** Per published source: what this browser sends (whatever the server then forwards). */
+  async outboundStats(): Promise<OutboundStat[]> {
+    const out: OutboundStat[] = [];
+    for (const [source, producer] of this.#producers) {
+      let bytesSent = 0;
+      let packetsSent = 0;
+      (await producer.getStats()).forEach((s: Record<string, unknown>) => {
+        if (s.type !== 'outbound-rtp') return;
+        bytesSent += Number(s.bytesSent ?? 0);
+        packetsSent += Number(s.packetsSent ?? 0);
+      });
+      out.push({ source, paused: producer.paused, bytesSent, packetsSent });
     }
     return out;
   }
@@ -217,7 +258,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   async #capture(): Promise<MediaStream | undefined> {
     const { camera, microphone } = this.#opts.publish;
     if (!camera && !microphone) return undefined;
-    const v = this.#opts.video ?? { width: 640, height: 360, frameRate: 25 };
+    const v = QUALITY[this.#opts.quality ?? 'normal'].capture;
     try {
       const stream = await navigator.mediaDevices.getUserMedia({
         audio: microphone ? { echoCancellation: true, noiseSuppression: true } : false,
@@ -353,7 +394,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
       const vp8 = this.#device.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
       const producer = await this.#sendTransport.produce({
         track: video,
-        encodings: SIMULCAST,
+        encodings: QUALITY[this.#opts.quality ?? 'normal'].encodings,
         codecOptions: { videoGoogleStartBitrate: 1000 },
         ...(vp8 ? { codec: vp8 } : {}),
         stopTracks: false,
@@ -364,7 +405,8 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     if (audio) {
       const producer = await this.#sendTransport.produce({
         track: audio,
-        codecOptions: { opusStereo: false, opusDtx: true, opusFec: true },
+        // No DTX: a hall's microphone is gated on the server, and a grant must be heard at once.
+        codecOptions: { opusStereo: false, opusDtx: false, opusFec: true },
         stopTracks: false,
         appData: { source: 'microphone' },
       });

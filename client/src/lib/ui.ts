@@ -41,6 +41,11 @@ export function tokenFromLocation(): string {
   return new URLSearchParams(window.location.hash.slice(1)).get('t') ?? '';
 }
 
+/** `?q=low`: a smaller picture and fewer layers, for halls on a poor link. */
+export function qualityFromLocation(): 'normal' | 'low' {
+  return new URLSearchParams(window.location.search).get('q') === 'low' ? 'low' : 'normal';
+}
+
 export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   attrs: Record<string, string> = {},

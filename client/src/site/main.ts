@@ -1,13 +1,22 @@
 /** Provincial hall page: publishes the hall's camera and microphone, shows the programme. */
 import { ConferenceClient, mark } from '../lib/ConferenceClient';
-import { applyStrings, attachTrack, bindStatus, el, t, tokenFromLocation, videoElement } from '../lib/ui';
+import {
+  applyStrings,
+  attachTrack,
+  bindStatus,
+  el,
+  t,
+  qualityFromLocation,
+  tokenFromLocation,
+  videoElement,
+} from '../lib/ui';
 
 mark('script');
 applyStrings();
 const client = new ConferenceClient({
   token: tokenFromLocation(),
   publish: { camera: true, microphone: true },
-  video: { width: 640, height: 360, frameRate: 25 },
+  quality: qualityFromLocation(),
 });
 (window as unknown as { hoinghi: unknown }).hoinghi = { client };
 bindStatus(client);
