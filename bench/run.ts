@@ -4,10 +4,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { benchFloor } from './floor';
 import { benchJoin } from './join';
 
 const BENCHES: Record<string, { run: (runs: number) => Promise<Record<string, unknown>>; runs: number }> = {
   join: { run: benchJoin, runs: 15 },
+  floor: { run: benchFloor, runs: 20 },
 };
 
 async function main(): Promise<void> {

@@ -216,9 +216,11 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   }
 
   /** Per received track: bytes, decoded frames and audio level, from RTCPeerConnection stats. */
-  async inboundStats(): Promise<InboundStat[]> {
+  async inboundStats(only?: { siteCode?: string; kind?: 'audio' | 'video' }): Promise<InboundStat[]> {
     const out: InboundStat[] = [];
     for (const { consumer, offer } of this.#consumers.values()) {
+      if (only?.siteCode && offer.site.code !== only.siteCode) continue;
+      if (only?.kind && offer.kind !== only.kind) continue;
       // Before its first packet a receiver has no inbound-rtp report: that is zero received.
       let s: Record<string, unknown> = {};
       (await consumer.getStats()).forEach((r: Record<string, unknown>) => {
