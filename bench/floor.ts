@@ -44,7 +44,7 @@ export async function benchFloor(runs: number): Promise<Record<string, unknown>>
   const browser = await launchBrowser();
   try {
     const open = async (who: string, page: string) =>
-      (await openPage(browser, `${server.url}/${page}?q=low#t=${server.token(who)}`)).page;
+      (await openPage(browser, `${server.url}/${page}?q=low&auto=1#t=${server.token(who)}`)).page;
     const chair = await open('chair', 'chair');
     const speakers = [await open('ha-noi', 'site'), await open('da-nang', 'site')];
     const codes = ['ha-noi', 'da-nang'];

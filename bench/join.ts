@@ -103,7 +103,7 @@ export async function benchJoin(runs: number): Promise<Record<string, unknown>> 
   const browser = await launchBrowser();
   try {
     await openPage(browser, `${server.url}/chair#t=${server.token('chair')}`);
-    const siteUrl = `${server.url}/site#t=${server.token('ha-noi')}`;
+    const siteUrl = `${server.url}/site?auto=1#t=${server.token('ha-noi')}`;
     const bare = await startBareServer();
     const bareUrl = `${bare.url}#server=${encodeURIComponent(server.url)}&t=${server.token('thua-thien-hue')}`;
     const samples: Record<string, number>[] = [];

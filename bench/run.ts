@@ -6,10 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { benchFloor } from './floor';
 import { benchJoin } from './join';
+import { benchWall } from './wall';
 
 const BENCHES: Record<string, { run: (runs: number) => Promise<Record<string, unknown>>; runs: number }> = {
   join: { run: benchJoin, runs: 15 },
   floor: { run: benchFloor, runs: 20 },
+  // For the wall, --runs is the number of publishing sites (6 to 8).
+  wall: { run: benchWall, runs: 6 },
 };
 
 async function main(): Promise<void> {

@@ -67,6 +67,11 @@ export interface SiteInfo {
 export interface SitePresence {
   code: string;
   connected: boolean;
+  /** Publishing a camera / a microphone. */
+  camera: boolean;
+  microphone: boolean;
+  /** mediasoup's score of the site's camera stream fell below 5 of 10: a poor connection. */
+  poor: boolean;
 }
 
 /* mediasoup's parameter objects travel as opaque JSON: the server validates their

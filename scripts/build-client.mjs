@@ -13,6 +13,8 @@ await build({
     site: path.join(root, 'client/src/site/main.ts'),
     chair: path.join(root, 'client/src/chair/main.ts'),
     index: path.join(root, 'client/src/index.ts'),
+    wall: path.join(root, 'client/src/wall/main.ts'),
+    operator: path.join(root, 'client/src/operator/main.ts'),
   },
   outdir: out,
   bundle: true,

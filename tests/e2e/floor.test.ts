@@ -65,7 +65,10 @@ beforeAll(async () => {
   browser = await launchBrowser();
   ({ page: chair } = await openPage(browser, `${server.url}/chair?q=low#t=${server.token('chair')}`));
   for (const code of [A, B, C])
-    ({ page: sites[code] } = await openPage(browser, `${server.url}/site?q=low#t=${server.token(code)}`));
+    ({ page: sites[code] } = await openPage(
+      browser,
+      `${server.url}/site?q=low&auto=1#t=${server.token(code)}`,
+    ));
   for (const code of [A, B, C]) {
     await waitFor(
       `${code} publishing its microphone`,

@@ -50,8 +50,8 @@ beforeAll(async () => {
   server = await startTestServer();
   browser = await launchBrowser();
   ({ page: chair } = await openPage(browser, `${server.url}/chair#t=${server.token('chair')}`));
-  ({ page: siteA } = await openPage(browser, `${server.url}/site#t=${server.token(A)}`));
-  ({ page: siteB } = await openPage(browser, `${server.url}/site#t=${server.token(B)}`));
+  ({ page: siteA } = await openPage(browser, `${server.url}/site?auto=1#t=${server.token(A)}`));
+  ({ page: siteB } = await openPage(browser, `${server.url}/site?auto=1#t=${server.token(B)}`));
 });
 
 afterAll(async () => {

@@ -157,13 +157,25 @@ describe('session:join', () => {
     watcher.on('presence:changed', (p) => seen.push(p));
     const s = await client('an-giang');
     await ok(s, 'session:join', {});
-    await waitFor('presence connected', () => seen.length >= 1);
+    await waitFor('presence connected', () => seen.some((p) => (p as { connected: boolean }).connected));
     s.close();
-    await waitFor('presence disconnected', () => seen.length >= 2, { missing: () => seen });
-    expect(seen).toEqual([
-      { code: 'an-giang', connected: true },
-      { code: 'an-giang', connected: false },
-    ]);
+    await waitFor('presence disconnected', () => seen.some((p) => !(p as { connected: boolean }).connected), {
+      missing: () => seen,
+    });
+    expect(seen[0]).toEqual({
+      code: 'an-giang',
+      connected: true,
+      camera: false,
+      microphone: false,
+      poor: false,
+    });
+    expect(seen[seen.length - 1]).toEqual({
+      code: 'an-giang',
+      connected: false,
+      camera: false,
+      microphone: false,
+      poor: false,
+    });
   });
 });
 

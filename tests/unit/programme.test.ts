@@ -1,6 +1,12 @@
 import { createConference, execute } from '../../server/src/core/conference';
 import type { Actor, ConferenceState } from '../../server/src/core/model';
-import { mayPublish, micLive, shouldFlow, shouldPrepare } from '../../server/src/core/programme';
+import {
+  mayPublish,
+  micLive,
+  preferredLayer,
+  shouldFlow,
+  shouldPrepare,
+} from '../../server/src/core/programme';
 
 const chair: Actor = { role: 'chair', principal: 'chair', siteCode: 'tw' };
 const cochair: Actor = { role: 'cochair', principal: 'cochair', siteCode: 'tw' };
@@ -83,6 +89,26 @@ describe('what is prepared and what flows', () => {
     s = run(s, chair, { type: 'layout:set', layout: 'presentation' });
     expect(shouldFlow(s, B, A, 'camera')).toBe(false);
     expect(shouldFlow(s, B, chair, 'screen')).toBe(true);
+  });
+});
+
+describe('the central bridge is one room', () => {
+  it("its consoles do not receive each other's microphones, but do see each other's cameras", () => {
+    const s = base();
+    expect(shouldPrepare(s, wall, chair, 'microphone')).toBe(false);
+    expect(shouldPrepare(s, operator, chair, 'microphone')).toBe(false);
+    expect(shouldPrepare(s, wall, chair, 'camera')).toBe(true);
+    expect(shouldPrepare(s, A, chair, 'microphone')).toBe(true);
+  });
+
+  it('tiles of central grids get the lowest layer, the programme the highest', () => {
+    let s = run(base(), A, { type: 'floor:request', title: 't' });
+    expect(preferredLayer(s, wall, A)).toBe('low');
+    expect(preferredLayer(s, B, chair)).toBe('high');
+    s = run(s, chair, { type: 'floor:next' });
+    expect(preferredLayer(s, wall, A)).toBe('high');
+    expect(preferredLayer(s, wall, B)).toBe('low');
+    expect(preferredLayer(s, B, A)).toBe('high');
   });
 });
 

@@ -52,6 +52,8 @@ export interface OutboundStat {
   paused: boolean;
   bytesSent: number;
   packetsSent: number;
+  /** Per simulcast layer (rid), lowest first. */
+  layers: { rid: string; bytesSent: number; frameWidth: number }[];
 }
 
 export interface ClientEvents {
@@ -72,6 +74,12 @@ export interface ClientOptions {
   url?: string;
   /** What to publish. A chair and a site publish camera + microphone; a wall nothing. */
   publish: { camera: boolean; microphone: boolean };
+  /**
+   * Capture and publish as soon as joined (the chair; a hall kiosk). When false, the page
+   * receives the programme at once and publishes when `startPublishing()` is called (after
+   * the hall's device check).
+   */
+  autoPublish?: boolean;
   /** Camera capture size and simulcast layers: 'normal', or 'low' for halls on a poor link. */
   quality?: 'normal' | 'low';
 }
@@ -126,6 +134,8 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   readonly #consumers = new Map<string, { consumer: ms.Consumer; offer: ConsumerOffer }>();
   readonly #producers = new Map<MediaSource, ms.Producer>();
   #localStream?: Promise<MediaStream | undefined>;
+  /** Set when publishing began for the current session (reset when the session's media drops). */
+  #publishStarted = false;
   #closeReason?: CloseReason;
   #joinInfo?: JoinResult;
   #conference?: ConferenceState;
@@ -165,7 +175,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
 
   /** Starts capturing and connecting at once: both are on the path to the first frame. */
   start(): void {
-    this.#localStream = this.#capture();
+    if (this.#opts.autoPublish !== false) this.#localStream = this.#capture();
     // Loading the device costs ~100 ms of WebRTC probing: do it while the socket connects.
     this.#preloaded = this.#preloadDevice();
     const socket: Socket_ = io(this.#opts.url ?? window.location.origin, {
@@ -241,18 +251,37 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     return out;
   }
 
+  /** Publishes this stream (from the device check) now, and again after every rejoin. */
+  async startPublishing(stream: MediaStream): Promise<void> {
+    this.#localStream = Promise.resolve(stream);
+    this.emit('local:stream', stream);
+    if (this.#state === 'connected') await this.#publish();
+  }
+
+  get publishing(): boolean {
+    return this.#producers.size > 0;
+  }
+
   /** Per published source: what this browser sends (whatever the server then forwards). */
   async outboundStats(): Promise<OutboundStat[]> {
     const out: OutboundStat[] = [];
     for (const [source, producer] of this.#producers) {
       let bytesSent = 0;
       let packetsSent = 0;
+      const layers: OutboundStat['layers'] = [];
       (await producer.getStats()).forEach((s: Record<string, unknown>) => {
         if (s.type !== 'outbound-rtp') return;
         bytesSent += Number(s.bytesSent ?? 0);
         packetsSent += Number(s.packetsSent ?? 0);
+        if (s.rid)
+          layers.push({
+            rid: String(s.rid),
+            bytesSent: Number(s.bytesSent ?? 0),
+            frameWidth: Number(s.frameWidth ?? 0),
+          });
       });
-      out.push({ source, paused: producer.paused, bytesSent, packetsSent });
+      layers.sort((a, b) => a.rid.localeCompare(b.rid));
+      out.push({ source, paused: producer.paused, bytesSent, packetsSent, layers });
     }
     return out;
   }
@@ -387,8 +416,10 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   }
 
   async #publish(): Promise<void> {
+    if (this.#publishStarted || !this.#localStream || !this.#device) return;
+    this.#publishStarted = true;
     const stream = await this.#localStream;
-    if (!stream || !this.#device) return;
+    if (!stream) return;
     this.#sendTransport = await this.#createSendTransport();
     const video = stream.getVideoTracks()[0];
     const audio = stream.getAudioTracks()[0];
@@ -447,6 +478,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   }
 
   #dropMedia(): void {
+    this.#publishStarted = false;
     for (const id of [...this.#consumers.keys()]) this.#removeConsumer(id);
     this.#producers.clear();
     this.#sendTransport?.close();

@@ -30,8 +30,13 @@ export function applyStrings(root: ParentNode = document): void {
     sw.onclick = () => {
       window.localStorage.setItem('hoinghi.lang', currentLang() === 'vi' ? 'en' : 'vi');
       const url = new URL(window.location.href);
-      url.searchParams.delete('lang');
-      window.location.replace(url.toString());
+      if (url.searchParams.has('lang')) {
+        url.searchParams.delete('lang');
+        window.location.replace(url.toString());
+      } else {
+        // Same address (the credential is in the fragment): a replace would not reload.
+        window.location.reload();
+      }
     };
   }
 }

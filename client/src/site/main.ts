@@ -1,71 +1,215 @@
-/** Provincial hall page: publishes the hall's camera and microphone, shows the programme. */
-import { ConferenceClient, mark } from '../lib/ConferenceClient';
-import {
-  applyStrings,
-  attachTrack,
-  bindStatus,
-  el,
-  t,
-  qualityFromLocation,
-  tokenFromLocation,
-  videoElement,
-} from '../lib/ui';
+/**
+ * Provincial hall page. The programme starts at once; the technician checks camera and
+ * microphone (preview, level meter, device choice) and then starts sending. The hall requests
+ * the floor with a statement title, sees its place in the queue, and when on air a large
+ * countdown with the warning before the end. `?auto=1` starts sending with the default devices
+ * (a kiosk set up once).
+ */
+import type { ConferenceState } from '../../../protocol/conference';
+import { ConferenceClient, RequestError, mark } from '../lib/ConferenceClient';
+import { MediaView, programmeTiles, renderTiles } from '../lib/mediaView';
+import { applyStrings, bindStatus, qualityFromLocation, t, tokenFromLocation } from '../lib/ui';
 
 mark('script');
 applyStrings();
+const auto = new URLSearchParams(window.location.search).get('auto') === '1';
 const client = new ConferenceClient({
   token: tokenFromLocation(),
   publish: { camera: true, microphone: true },
+  autoPublish: auto,
   quality: qualityFromLocation(),
 });
 (window as unknown as { hoinghi: unknown }).hoinghi = { client };
 bindStatus(client);
 
-const programme = document.getElementById('programme') as HTMLElement;
-const waiting = document.getElementById('waiting') as HTMLElement;
-const self = document.getElementById('self') as HTMLVideoElement;
-const tiles = new Map<string, HTMLElement>();
-const byConsumer = new Map<string, string>();
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const programme = $('programme');
+const waiting = $('waiting');
+const view = new MediaView(client, $('audio-sink'));
+let mySite = '';
 
 client.on('joined', (info) => {
-  document.getElementById('site-name')!.textContent = info.site.name;
-  document.getElementById('conference-title')!.textContent = info.conference.title;
+  mySite = info.site.code;
+  $('site-name').textContent = info.site.name;
+  $('conference-title').textContent = info.conference.title;
   document.title = `${info.site.name} — ${t('app.name')}`;
+  render();
 });
+client.on('conference', () => render());
+view.onChange(() => render());
 
 client.on('local:stream', (stream) => {
+  const self = $<HTMLVideoElement>('self');
   self.srcObject = stream;
   void self.play().catch(() => undefined);
+  $('self-figure').hidden = false;
+  $('setup').hidden = true;
+  stopMeter();
 });
 
-client.on('track:added', ({ consumerId, offer, track }) => {
-  let tile = tiles.get(offer.site.code);
-  if (!tile) {
-    const label = offer.role === 'chair' ? `${t('chair.role')} — ${offer.site.name}` : offer.site.name;
-    tile = el(
-      'figure',
-      { class: 'tile tile-large', 'data-site': offer.site.code },
-      videoElement('video', false),
-    );
-    tile.append(el('figcaption', {}, label));
-    programme.append(tile);
-    tiles.set(offer.site.code, tile);
+// ------------------------------------------------------------------ floor
+
+$<HTMLFormElement>('request-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const input = $<HTMLInputElement>('request-title');
+  void run(
+    () => client.command('floor:request', { title: input.value }),
+    () => (input.value = ''),
+  );
+});
+
+$('withdraw-button').addEventListener('click', () => {
+  const mine = client.conference?.queue.find((r) => r.siteCode === mySite);
+  if (mine) void run(() => client.command('floor:withdraw', { requestId: mine.id }));
+});
+
+async function run(action: () => Promise<void>, after?: () => void): Promise<void> {
+  try {
+    await action();
+    after?.();
+  } catch (e) {
+    const notice = $('notice');
+    const err = e instanceof RequestError ? e.error : { code: 'INTERNAL', message: String(e) };
+    const key = `error.${err.code}`;
+    notice.textContent = t(key) !== key ? t(key, { message: err.message }) : t('error.generic', { ...err });
+    notice.hidden = false;
   }
-  const video = tile.querySelector('video') as HTMLVideoElement;
-  attachTrack(video, track);
-  if (offer.kind === 'video')
-    video.addEventListener('loadeddata', () => mark('first-remote-frame'), { once: true });
-  byConsumer.set(consumerId, offer.site.code);
-  waiting.hidden = true;
-});
+}
 
-client.on('track:removed', (consumerId) => {
-  const code = byConsumer.get(consumerId);
-  byConsumer.delete(consumerId);
-  if (!code || [...byConsumer.values()].includes(code)) return;
-  tiles.get(code)?.remove();
-  tiles.delete(code);
-  waiting.hidden = tiles.size > 0;
+function render(): void {
+  const state = client.conference;
+  if (!state) return;
+  $('phase').textContent = t(`phase.${state.phase}`);
+  document.body.dataset.phase = state.phase;
+  programme.dataset.layout = state.layout;
+  const tiles = programmeTiles(state, view, mySite);
+  renderTiles(programme, tiles);
+  waiting.hidden = tiles.some((x) => x.track);
+  renderFloor(state);
+}
+
+function renderFloor(state: ConferenceState): void {
+  const on = state.onAir;
+  const mine = on?.siteCode === mySite;
+  const position = state.queue.findIndex((r) => r.siteCode === mySite);
+  const accepting = state.phase === 'open' || state.phase === 'in_session';
+  document.body.dataset.floor = mine ? 'on-air' : position >= 0 ? 'queued' : 'idle';
+  $('onair-banner').hidden = !mine;
+  $('request-form').hidden = mine || position >= 0 || !accepting;
+  $('not-open').hidden = accepting || mine || position >= 0;
+  $('queued').hidden = position < 0;
+  if (position >= 0) $('queue-position').textContent = t('site.queuePosition', { position: position + 1 });
+  const speakerNow = $('speaker-now');
+  const siteName = on ? (state.sites.find((s) => s.code === on.siteCode)?.name ?? on.siteCode) : '';
+  speakerNow.hidden = !on || mine;
+  speakerNow.textContent = on ? t('site.speakerNow', { site: siteName }) : '';
+  tickCountdown();
+}
+
+function tickCountdown(): void {
+  const on = client.conference?.onAir;
+  if (!on || on.siteCode !== mySite) return;
+  const remaining = Math.max(0, on.endsAt - client.serverNow());
+  const total = Math.ceil(remaining / 1000);
+  $('countdown').textContent =
+    `${String(Math.floor(total / 60)).padStart(2, '0')}:${String(total % 60).padStart(2, '0')}`;
+  const banner = $('onair-banner');
+  const warned = on.warned || remaining <= (client.conference?.settings.warningSec ?? 0) * 1000;
+  banner.dataset.time = remaining === 0 || on.expired ? 'expired' : warned ? 'warning' : 'ok';
+  const warning = $('time-warning');
+  warning.hidden = banner.dataset.time === 'ok';
+  warning.textContent = t(banner.dataset.time === 'expired' ? 'site.expired' : 'site.warning');
+}
+setInterval(tickCountdown, 250);
+
+// ------------------------------------------------------------------ device check
+
+let preview: MediaStream | undefined;
+let meterStop: (() => void) | undefined;
+
+function stopMeter(): void {
+  meterStop?.();
+  meterStop = undefined;
+}
+
+async function acquire(): Promise<void> {
+  const cam = $<HTMLSelectElement>('camera-select').value;
+  const mic = $<HTMLSelectElement>('mic-select').value;
+  preview?.getTracks().forEach((x) => x.stop());
+  stopMeter();
+  try {
+    preview = await navigator.mediaDevices.getUserMedia({
+      video: { ...(cam ? { deviceId: { exact: cam } } : {}), width: { ideal: 640 }, height: { ideal: 360 } },
+      audio: { ...(mic ? { deviceId: { exact: mic } } : {}), echoCancellation: true, noiseSuppression: true },
+    });
+  } catch (e) {
+    $('notice').textContent = t('error.MEDIA_ERROR', { message: (e as Error).message });
+    $('notice').hidden = false;
+    return;
+  }
+  const video = $<HTMLVideoElement>('preview');
+  video.srcObject = preview;
+  void video.play().catch(() => undefined);
+  meterStop = meter(preview, $('mic-level'));
+  await listDevices();
+}
+
+async function listDevices(): Promise<void> {
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  for (const [kind, id] of [
+    ['videoinput', 'camera-select'],
+    ['audioinput', 'mic-select'],
+  ] as const) {
+    const select = $<HTMLSelectElement>(id);
+    const current = preview
+      ?.getTracks()
+      .find((x) => x.kind === (kind === 'videoinput' ? 'video' : 'audio'))
+      ?.getSettings().deviceId;
+    select.replaceChildren(
+      ...devices
+        .filter((d) => d.kind === kind)
+        .map(
+          (d, i) =>
+            new Option(
+              d.label || `${kind === 'videoinput' ? t('site.camera') : t('site.microphone')} ${i + 1}`,
+              d.deviceId,
+              false,
+              d.deviceId === current,
+            ),
+        ),
+    );
+  }
+}
+
+/** A live microphone level meter (RMS of the signal), so the technician sees sound arrives. */
+function meter(stream: MediaStream, bar: HTMLElement): () => void {
+  const ctx = new AudioContext();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 1024;
+  ctx.createMediaStreamSource(stream).connect(analyser);
+  const data = new Float32Array(analyser.fftSize);
+  let raf = 0;
+  const draw = () => {
+    analyser.getFloatTimeDomainData(data);
+    const rms = Math.sqrt(data.reduce((a, v) => a + v * v, 0) / data.length);
+    const level = Math.min(1, rms * 4);
+    bar.style.width = `${Math.round(level * 100)}%`;
+    bar.dataset.level = level.toFixed(3);
+    raf = requestAnimationFrame(draw);
+  };
+  draw();
+  return () => {
+    cancelAnimationFrame(raf);
+    void ctx.close();
+  };
+}
+
+$('camera-select').addEventListener('change', () => void acquire());
+$('mic-select').addEventListener('change', () => void acquire());
+$('start-button').addEventListener('click', () => {
+  if (preview) void client.startPublishing(preview);
 });
 
 client.start();
+if (auto) $('setup').hidden = true;
+else void acquire();

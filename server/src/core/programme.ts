@@ -38,6 +38,8 @@ export function shouldPrepare(
 ): boolean {
   if (receiver.principal === sender.principal) return false;
   if (source === 'screen') return true;
+  // The central bridge is one room: its consoles do not play each other's microphones (echo).
+  if (source === 'microphone' && isCentral(sender) && isCentral(receiver)) return false;
   if (isCentral(sender)) return true;
   // A site's media: everyone central sees its camera; its microphone, and its camera for other
   // sites, only once it may speak (in the queue or on air).
@@ -62,4 +64,15 @@ export function mayPublish(s: ConferenceState, p: Party, source: MediaSource): b
   return holder.kind === 'site'
     ? p.role === 'site' && p.siteCode === holder.code
     : p.principal === holder.principal;
+}
+
+/**
+ * Which simulcast layer a receiver should get of a sender's camera: the lowest for the tiles of
+ * the chair's, operators' and wall's grids, the highest for the programme (the site on air and
+ * the chair, as every site sees them). Keeps a 64-tile wall's downlink bounded.
+ */
+export function preferredLayer(s: ConferenceState, receiver: Party, sender: Party): 'low' | 'high' {
+  if (receiver.role === 'site') return 'high';
+  if (isCentral(sender)) return 'high';
+  return onAir(s, sender) ? 'high' : 'low';
 }

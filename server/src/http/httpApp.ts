@@ -71,11 +71,9 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       .send(minutesCsv(minuteRows(state, minutes, deps.timezone, lang), lang));
   });
 
-  app.get('/site', (_req, res) => res.sendFile(path.join(deps.clientDir, 'site.html')));
-  // The operator's and the wall's consoles are the chair page in view-only mode for now.
-  app.get(['/chair', '/operator', '/wall'], (_req, res) =>
-    res.sendFile(path.join(deps.clientDir, 'chair.html')),
-  );
+  app.get(['/site', '/chair', '/operator', '/wall'], (req, res) => {
+    res.sendFile(path.join(deps.clientDir, `${req.path.slice(1)}.html`));
+  });
   app.use(express.static(deps.clientDir, { index: 'index.html', maxAge: '1h' }));
   return app;
 }

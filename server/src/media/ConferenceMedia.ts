@@ -11,7 +11,14 @@
 import type { types } from 'mediasoup';
 import type { ConsumerOffer, MediaKind, MediaSource, SiteInfo } from '../../../protocol/events';
 import type { ConferenceState, Role } from '../core/model';
-import { type Party, mayPublish, micLive, shouldFlow, shouldPrepare } from '../core/programme';
+import {
+  type Party,
+  mayPublish,
+  micLive,
+  preferredLayer,
+  shouldFlow,
+  shouldPrepare,
+} from '../core/programme';
 import { createLogger } from '../logger';
 import type { PoolEntry, WorkerPool } from './WorkerPool';
 
@@ -77,6 +84,8 @@ export class ConferenceMedia {
   readonly #peers = new Map<string, PeerMedia>();
   #state: ConferenceState;
   #closed = false;
+  /** Told when a site's media status (camera, microphone, connection quality) may have changed. */
+  onSiteMedia: (siteCode: string) => void = () => undefined;
 
   private constructor(pool: WorkerPool, entry: PoolEntry, router: types.Router, state: ConferenceState) {
     this.#pool = pool;
@@ -194,12 +203,25 @@ export class ConferenceMedia {
         kind,
         rtpParameters: rtpParameters as types.RtpParameters,
         paused,
-        appData: { source, peerId, wantPaused: paused },
+        appData: { source, peerId, wantPaused: paused, poor: false },
       }),
     );
     peer.producers.set(producer.id, producer);
-    producer.observer.once('close', () => peer.producers.delete(producer.id));
+    producer.observer.once('close', () => {
+      peer.producers.delete(producer.id);
+      this.onSiteMedia(peer.party.siteCode);
+    });
+    if (kind === 'video') {
+      producer.on('score', (scores) => {
+        const poor = scores.length > 0 && Math.max(...scores.map((x) => x.score)) < 5;
+        if (poor !== producer.appData.poor) {
+          producer.appData.poor = poor;
+          this.onSiteMedia(peer.party.siteCode);
+        }
+      });
+    }
     this.reconcile(this.#state);
+    this.onSiteMedia(peer.party.siteCode);
     return producer;
   }
 
@@ -240,6 +262,8 @@ export class ConferenceMedia {
           if (consumer) {
             if (consumer.appData.acked)
               gate(consumer, !shouldFlow(state, receiver.party, sender.party, source));
+            if (consumer.type === 'simulcast')
+              setLayer(consumer, preferredLayer(state, receiver.party, sender.party));
           } else if (
             !receiver.pending.has(producer.id) &&
             shouldPrepare(state, receiver.party, sender.party, source)
@@ -260,11 +284,13 @@ export class ConferenceMedia {
     receiver.pending.add(producer.id);
     let consumer: types.Consumer;
     try {
+      const layer = preferredLayer(this.#state, receiver.party, sender.party);
       consumer = await transport.consume({
         producerId: producer.id,
         rtpCapabilities: caps,
         paused: true,
-        appData: { acked: false },
+        ...(producer.kind === 'video' ? { preferredLayers: { spatialLayer: layer === 'low' ? 0 : 2 } } : {}),
+        appData: { acked: false, layer },
       });
     } catch (e) {
       receiver.pending.delete(producer.id);
@@ -299,6 +325,44 @@ export class ConferenceMedia {
       consumer.close();
       forget();
     }
+  }
+
+  /** What a site publishes and how well: for the chair's and operators' roster. */
+  siteMedia(siteCode: string): { camera: boolean; microphone: boolean; poor: boolean } {
+    const out = { camera: false, microphone: false, poor: false };
+    for (const p of this.#peers.values()) {
+      if (
+        p.party.siteCode !== siteCode ||
+        (p.party.role !== 'site' && p.party.principal !== this.#state.chairHolder)
+      )
+        continue;
+      for (const pr of p.producers.values()) {
+        if (pr.appData.source === 'camera') {
+          out.camera = true;
+          out.poor ||= pr.appData.poor === true;
+        }
+        if (pr.appData.source === 'microphone') out.microphone = true;
+      }
+    }
+    return out;
+  }
+
+  /** For the wall benchmark and monitoring: the layer each wall consumer is set to and forwards. */
+  wallLayers(): { from: string; preferred: string; currentSpatial: number | null }[] {
+    const out: { from: string; preferred: string; currentSpatial: number | null }[] = [];
+    for (const p of this.#peers.values()) {
+      if (p.party.role !== 'wall') continue;
+      for (const [producerId, c] of p.consumers) {
+        if (c.kind !== 'video') continue;
+        const sender = [...this.#peers.values()].find((x) => x.producers.has(producerId));
+        out.push({
+          from: sender?.party.principal ?? '?',
+          preferred: String(c.appData.layer ?? ''),
+          currentSpatial: c.currentLayers?.spatialLayer ?? null,
+        });
+      }
+    }
+    return out;
   }
 
   /** Counts for health and tests: producers and consumers, and how many microphones are live. */
@@ -346,6 +410,15 @@ export class ConferenceMedia {
       throw e;
     }
   }
+}
+
+/** Asks a simulcast consumer for its lowest or highest spatial layer (mediasoup picks what exists). */
+function setLayer(consumer: types.Consumer, layer: 'low' | 'high'): void {
+  if (consumer.appData.layer === layer || consumer.closed) return;
+  consumer.appData.layer = layer;
+  void consumer
+    .setPreferredLayers({ spatialLayer: layer === 'low' ? 0 : 2, temporalLayer: 2 })
+    .catch((e: unknown) => log.warn('setPreferredLayers failed', { id: consumer.id, error: e }));
 }
 
 /**

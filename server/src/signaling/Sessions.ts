@@ -38,7 +38,10 @@ export class Sessions {
     return this.all().some((s) => s.actor.siteCode === code);
   }
 
-  presence(siteCodes: string[]): SitePresence[] {
-    return siteCodes.map((code) => ({ code, connected: this.siteConnected(code) }));
+  presence(
+    siteCodes: string[],
+    media: (code: string) => { camera: boolean; microphone: boolean; poor: boolean },
+  ): SitePresence[] {
+    return siteCodes.map((code) => ({ code, connected: this.siteConnected(code), ...media(code) }));
   }
 }

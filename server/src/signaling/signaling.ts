@@ -13,6 +13,7 @@ import {
   type ConsumerOffer,
   type JoinResult,
   type ServerToClientEvents,
+  type SitePresence,
   type TransportOptions,
   CLIENT_EVENTS,
   COMMAND_EVENTS,
@@ -106,7 +107,28 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
     if (minutes.length) io.to(MINUTES_ROOM).emit('minutes:appended', { entries: minutes });
   });
 
-  io.on('connection', (socket) => onConnection(io, socket, deps, sessions));
+  // A site's presence (connected, camera, microphone, connection quality), sent when it changes.
+  const lastPresence = new Map<string, string>();
+  const presenceOf = (code: string) =>
+    sessions.presence([code], (c) => deps.media().siteMedia(c))[0] as SitePresence;
+  const announce = (code: string) => {
+    const p = presenceOf(code);
+    const key = JSON.stringify(p);
+    if (lastPresence.get(code) === key) return;
+    lastPresence.set(code, key);
+    io.to(ROOM).emit('presence:changed', p);
+  };
+  deps.media().onSiteMedia = announce;
+  const ctx = {
+    announce,
+    presence: () =>
+      sessions.presence(
+        roster.sites.map((s) => s.code),
+        (c) => deps.media().siteMedia(c),
+      ),
+  };
+
+  io.on('connection', (socket) => onConnection(io, socket, deps, sessions, ctx));
 
   return {
     sessions,
@@ -116,7 +138,18 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
   };
 }
 
-function onConnection(io: IoServer, socket: IoSocket, deps: SignalingDeps, sessions: Sessions): void {
+interface PresenceContext {
+  announce(code: string): void;
+  presence(): SitePresence[];
+}
+
+function onConnection(
+  _io: IoServer,
+  socket: IoSocket,
+  deps: SignalingDeps,
+  sessions: Sessions,
+  ctx: PresenceContext,
+): void {
   const { actor } = socket.data;
   const { service, roster } = deps;
   const site = roster.sites.find((s) => s.code === actor.siteCode);
@@ -151,7 +184,10 @@ function onConnection(io: IoServer, socket: IoSocket, deps: SignalingDeps, sessi
       const hasAck = typeof last === 'function';
       // A request without an acknowledgement callback is applied all the same; it just gets no reply.
       const reply = hasAck ? (last as (r: Ack<unknown>) => void) : () => undefined;
-      const fail = (code: ErrorCode, message: string) => reply({ ok: false, error: { code, message } });
+      const fail = (code: ErrorCode, message: string) => {
+        log.debug('refused', { principal: actor.principal, event, code, message });
+        reply({ ok: false, error: { code, message } });
+      };
       if (!allow()) return fail(ErrorCode.RateLimited, 'too many requests; slow down');
       const parsed = schemas[event].safeParse(hasAck && args.length === 1 ? undefined : args[0]);
       if (!parsed.success) return fail(ErrorCode.BadRequest, describeIssues(parsed.error));
@@ -166,7 +202,16 @@ function onConnection(io: IoServer, socket: IoSocket, deps: SignalingDeps, sessi
         .then(() => apply(parsed.data as Payload<E>))
         .then(
           (data) => reply({ ok: true, data: data ?? null }),
-          (e: unknown) => reply({ ok: false, error: toWireError(e, event) }),
+          (e: unknown) => {
+            const error = toWireError(e, event);
+            log.debug('refused', {
+              principal: actor.principal,
+              event,
+              code: error.code,
+              message: error.message,
+            });
+            reply({ ok: false, error });
+          },
         );
     });
   };
@@ -216,10 +261,9 @@ function onConnection(io: IoServer, socket: IoSocket, deps: SignalingDeps, sessi
     }
     void socket.join(ROOM);
     if (MINUTES_ROLES.has(actor.role)) void socket.join(MINUTES_ROOM);
-    if (!wasConnected) {
-      socket.to(ROOM).emit('presence:changed', { code: site.code, connected: true });
-      if (actor.role === 'site') service.observe({ type: 'site:connected', siteCode: site.code });
-    }
+    ctx.announce(site.code);
+    if (!wasConnected && actor.role === 'site')
+      service.observe({ type: 'site:connected', siteCode: site.code });
     log.info('joined', { principal: actor.principal, role: actor.role });
     return {
       protocolVersion: PROTOCOL_VERSION,
@@ -228,7 +272,7 @@ function onConnection(io: IoServer, socket: IoSocket, deps: SignalingDeps, sessi
       site,
       conference: { id: service.state.id, title: service.state.title },
       sites: roster.sites,
-      presence: sessions.presence(roster.sites.map((s) => s.code)),
+      presence: ctx.presence(),
       routerRtpCapabilities: media.rtpCapabilities as unknown as Record<string, unknown>,
       recvTransport: transportOptions(recv),
       state: service.state,
@@ -266,9 +310,11 @@ function onConnection(io: IoServer, socket: IoSocket, deps: SignalingDeps, sessi
   socket.on('disconnect', (reason) => {
     if (!socket.data.joined) return;
     deps.media().removePeer(session.id);
-    if (sessions.detach(session) && !sessions.siteConnected(site.code)) {
-      io.to(ROOM).emit('presence:changed', { code: site.code, connected: false });
-      if (actor.role === 'site') service.observe({ type: 'site:disconnected', siteCode: site.code });
+    if (sessions.detach(session)) {
+      ctx.announce(site.code);
+      if (!sessions.siteConnected(site.code) && actor.role === 'site') {
+        service.observe({ type: 'site:disconnected', siteCode: site.code });
+      }
     }
     log.info('left', { principal: actor.principal, reason });
   });

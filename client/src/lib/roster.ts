@@ -1,0 +1,31 @@
+/** A site's state in words, for the chair's grid and the operator's table: one function, one truth. */
+import type { ConferenceState } from '../../../protocol/conference';
+import type { SitePresence } from '../../../protocol/events';
+
+export type SiteStatus = 'offline' | 'connected' | 'ready' | 'muted' | 'poor' | 'requesting' | 'onAir';
+
+export function siteStatus(state: ConferenceState, code: string, p: SitePresence | undefined): SiteStatus {
+  if (state.onAir?.siteCode === code) return 'onAir';
+  if (!p?.connected) return 'offline';
+  if (state.queue.some((r) => r.siteCode === code)) return 'requesting';
+  if (p.poor) return 'poor';
+  if (p.camera && !p.microphone) return 'muted';
+  if (p.camera && p.microphone) return 'ready';
+  return 'connected';
+}
+
+export const STATUS_KEY: Record<SiteStatus, string> = {
+  offline: 'tile.offline',
+  connected: 'tile.online',
+  ready: 'tile.ready',
+  muted: 'tile.muted',
+  poor: 'tile.poor',
+  requesting: 'tile.requesting',
+  onAir: 'tile.onAir',
+};
+
+/** "3:07" for a waiting or remaining time. */
+export function clock(ms: number): string {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
+}
