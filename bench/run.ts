@@ -31,9 +31,11 @@ async function main(): Promise<void> {
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `${name}.json`);
     fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    console.log(
-      `bench ${name}: median ${String(result.median_ms)} ms, p90 ${String(result.p90_ms)} ms → ${file}`,
-    );
+    const headline =
+      'median_ms' in result
+        ? `median ${String(result.median_ms)} ms, p90 ${String(result.p90_ms)} ms`
+        : `wall ${String(result.wall_inbound_video_kbps)} kbit/s vs ${String(result.if_every_tile_high_kbps)} kbit/s if every tile were high`;
+    console.log(`bench ${name}: ${headline} → ${file}`);
   }
 }
 
