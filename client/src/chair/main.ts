@@ -11,19 +11,14 @@ import type {
   SiteInfo,
   SitePresence,
 } from '../../../protocol/events';
-import { ConferenceClient, RequestError } from '../lib/ConferenceClient';
 import { MediaView } from '../lib/mediaView';
 import { STATUS_KEY, clock, siteStatus } from '../lib/roster';
-import { applyStrings, bindStatus, el, qualityFromLocation, t, tokenFromLocation } from '../lib/ui';
+import { bootConsole, el, qualityFromLocation, showError, t } from '../lib/ui';
 
-applyStrings();
-const client = new ConferenceClient({
-  token: tokenFromLocation(),
+const client = bootConsole({
   publish: { camera: true, microphone: true },
   quality: qualityFromLocation(),
 });
-(window as unknown as { hoinghi: unknown }).hoinghi = { client };
-bindStatus(client);
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const view = new MediaView(client, $('audio-sink'));
@@ -41,11 +36,7 @@ async function send<E extends CommandEventName>(
     await client.command(event, payload);
     $('notice').hidden = true;
   } catch (e) {
-    const err = e instanceof RequestError ? e.error : { code: 'INTERNAL', message: String(e) };
-    const key = `error.${err.code}`;
-    $('notice').textContent =
-      t(key) !== key ? t(key, { message: err.message }) : t('error.generic', { ...err });
-    $('notice').hidden = false;
+    showError(e);
   }
 }
 

@@ -1,7 +1,7 @@
 /** Page helpers shared by the consoles: strings, the state badge, video tiles. No wire access here. */
 import en from '../i18n/en.json';
 import vi from '../i18n/vi.json';
-import type { ConnectionState, ConferenceClient } from './ConferenceClient';
+import { type ClientOptions, type ConnectionState, ConferenceClient, RequestError } from './ConferenceClient';
 
 export type Lang = 'vi' | 'en';
 export type StringKey = keyof typeof vi;
@@ -78,26 +78,28 @@ export function bindStatus(client: ConferenceClient): void {
   };
   show(client.state);
   client.on('state', show);
-  client.on('error', (e) => {
-    const key = `error.${e.code}`;
-    notice.textContent = t(key) !== key ? t(key, { message: e.message }) : t('error.generic', { ...e });
-    notice.hidden = false;
-  });
+  client.on('error', (e) => showError(e));
 }
 
-export function attachTrack(video: HTMLVideoElement | HTMLAudioElement, track: MediaStreamTrack): void {
-  const stream = (video.srcObject as MediaStream | null) ?? new MediaStream();
-  stream
-    .getTracks()
-    .filter((x) => x.kind === track.kind)
-    .forEach((x) => stream.removeTrack(x));
-  stream.addTrack(track);
-  video.srcObject = stream;
-  void video.play().catch(() => undefined);
+/**
+ * Starts a console: strings, the controller with the credential from the link, the state badge.
+ * The controller is also reachable as `window.hoinghi.client` (tests and benchmarks read stats there).
+ */
+export function bootConsole(opts: Omit<ClientOptions, 'token'>): ConferenceClient {
+  applyStrings();
+  const client = new ConferenceClient({ ...opts, token: tokenFromLocation() });
+  (window as unknown as { hoinghi: unknown }).hoinghi = { client };
+  bindStatus(client);
+  return client;
 }
 
-export function videoElement(className: string, muted: boolean): HTMLVideoElement {
-  const v = el('video', { class: className, playsinline: '', autoplay: '' });
-  v.muted = muted;
-  return v;
+/** Shows why an action failed, in words, in the page's notice line. */
+export function showError(e: unknown): void {
+  const notice = document.getElementById('notice') as HTMLElement;
+  const wire = (x: unknown): x is { code: string; message: string } =>
+    typeof x === 'object' && x !== null && 'code' in x && 'message' in x;
+  const err = e instanceof RequestError ? e.error : wire(e) ? e : { code: 'INTERNAL', message: String(e) };
+  const key = `error.${err.code}`;
+  notice.textContent = t(key) !== key ? t(key, { message: err.message }) : t('error.generic', { ...err });
+  notice.hidden = false;
 }

@@ -1,16 +1,11 @@
 /** Operator view: every site with its connection state, what it sends, and roll call. */
 import type { SiteInfo, SitePresence } from '../../../protocol/events';
-import { ConferenceClient, RequestError } from '../lib/ConferenceClient';
 import { STATUS_KEY, siteStatus } from '../lib/roster';
-import { applyStrings, bindStatus, el, t, tokenFromLocation } from '../lib/ui';
+import { bootConsole, el, showError, t } from '../lib/ui';
 
-applyStrings();
-const client = new ConferenceClient({
-  token: tokenFromLocation(),
+const client = bootConsole({
   publish: { camera: false, microphone: false },
 });
-(window as unknown as { hoinghi: unknown }).hoinghi = { client };
-bindStatus(client);
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 const presence = new Map<string, SitePresence>();
@@ -32,8 +27,7 @@ async function mark(code: string, status: 'present' | 'absent'): Promise<void> {
   try {
     await client.command('rollcall:mark', { siteCode: code, status });
   } catch (e) {
-    $('notice').textContent = e instanceof RequestError ? t('error.generic', { ...e.error }) : String(e);
-    $('notice').hidden = false;
+    showError(e);
   }
 }
 

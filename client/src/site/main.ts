@@ -6,21 +6,17 @@
  * (a kiosk set up once).
  */
 import type { ConferenceState } from '../../../protocol/conference';
-import { ConferenceClient, RequestError, mark } from '../lib/ConferenceClient';
+import { mark } from '../lib/ConferenceClient';
 import { MediaView, programmeTiles, renderTiles } from '../lib/mediaView';
-import { applyStrings, bindStatus, qualityFromLocation, t, tokenFromLocation } from '../lib/ui';
+import { bootConsole, qualityFromLocation, showError, t } from '../lib/ui';
 
 mark('script');
-applyStrings();
 const auto = new URLSearchParams(window.location.search).get('auto') === '1';
-const client = new ConferenceClient({
-  token: tokenFromLocation(),
+const client = bootConsole({
   publish: { camera: true, microphone: true },
   autoPublish: auto,
   quality: qualityFromLocation(),
 });
-(window as unknown as { hoinghi: unknown }).hoinghi = { client };
-bindStatus(client);
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const programme = $('programme');
@@ -68,11 +64,7 @@ async function run(action: () => Promise<void>, after?: () => void): Promise<voi
     await action();
     after?.();
   } catch (e) {
-    const notice = $('notice');
-    const err = e instanceof RequestError ? e.error : { code: 'INTERNAL', message: String(e) };
-    const key = `error.${err.code}`;
-    notice.textContent = t(key) !== key ? t(key, { message: err.message }) : t('error.generic', { ...err });
-    notice.hidden = false;
+    showError(e);
   }
 }
 

@@ -5,17 +5,10 @@
  */
 import type { ConferenceState } from '../../../protocol/conference';
 import type { SiteInfo } from '../../../protocol/events';
-import { ConferenceClient } from '../lib/ConferenceClient';
 import { MediaView, type Tile, renderTiles } from '../lib/mediaView';
-import { applyStrings, bindStatus, t, tokenFromLocation } from '../lib/ui';
+import { bootConsole, t } from '../lib/ui';
 
-applyStrings();
-const client = new ConferenceClient({
-  token: tokenFromLocation(),
-  publish: { camera: false, microphone: false },
-});
-(window as unknown as { hoinghi: unknown }).hoinghi = { client };
-bindStatus(client);
+const client = bootConsole({ publish: { camera: false, microphone: false } });
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 const view = new MediaView(client, $('audio-sink'));
