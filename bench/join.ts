@@ -108,6 +108,7 @@ export async function benchJoin(runs: number): Promise<Record<string, unknown>> 
     const bareUrl = `${bare.url}#server=${encodeURIComponent(server.url)}&t=${server.token('thua-thien-hue')}`;
     const samples: Record<string, number>[] = [];
     const bareTotals: number[] = [];
+    const bareSamples: Record<string, number>[] = [];
     try {
       // Run 0 warms up (first JIT, first keyframe request) and is not counted. The site page
       // and the bare page alternate, so both see the same machine load.
@@ -118,6 +119,7 @@ export async function benchJoin(runs: number): Promise<Record<string, unknown>> 
         const b = bareMarks['first-remote-frame'] as number;
         if (i > 0) {
           samples.push(marks);
+          bareSamples.push(bareMarks);
           bareTotals.push(b);
         }
         process.stdout.write(
@@ -130,9 +132,12 @@ export async function benchJoin(runs: number): Promise<Record<string, unknown>> 
     const totals = samples.map((s) => s['first-remote-frame'] as number);
     const med = median(totals);
     const breakdown: Record<string, number> = {};
+    const bareBreakdown: Record<string, number> = {};
     for (const step of STEPS) {
       const values = samples.map((s) => s[step]).filter((v): v is number => v !== undefined);
       if (values.length) breakdown[step] = round(median(values));
+      const bareValues = bareSamples.map((s) => s[step]).filter((v): v is number => v !== undefined);
+      if (bareValues.length) bareBreakdown[step] = round(median(bareValues));
     }
     return {
       benchmark: 'join',
@@ -148,6 +153,7 @@ export async function benchJoin(runs: number): Promise<Record<string, unknown>> 
         description:
           'bench/bare: receive-only mediasoup-client + socket.io-client page, same server, measured alternately',
         median_ms: round(median(bareTotals)),
+        median_ms_since_navigation_by_step: bareBreakdown,
         p90_ms: round(percentile(bareTotals, 90)),
         samples_ms: bareTotals.map((x) => round(x)),
       },

@@ -19,6 +19,7 @@ let recv: types.Transport | undefined;
 socket.on('consumer:added', async (offer: types.ConsumerOptions, ack: (r: unknown) => void) => {
   const consumer = await (recv as types.Transport).consume(offer);
   ack({ ok: true, data: null });
+  if (consumer.kind === 'video') performance.mark('hoinghi:consumer-video');
   if (consumer.kind !== 'video') return;
   const video = document.createElement('video');
   video.muted = true;
@@ -28,13 +29,17 @@ socket.on('consumer:added', async (offer: types.ConsumerOptions, ack: (r: unknow
   document.body.append(video);
 });
 
+performance.mark('hoinghi:script');
 socket.on('connect', async () => {
+  performance.mark('hoinghi:connected');
   const join = ((await socket.emitWithAck('session:join', {})) as AckRes).data as {
     routerRtpCapabilities: types.RtpCapabilities;
     recvTransport: types.TransportOptions;
   };
+  performance.mark('hoinghi:joined');
   const device = new Device();
   await device.load({ routerRtpCapabilities: join.routerRtpCapabilities });
+  performance.mark('hoinghi:device-loaded');
   const transport = device.createRecvTransport(join.recvTransport);
   transport.on('connect', ({ dtlsParameters }, cb, eb) => {
     socket

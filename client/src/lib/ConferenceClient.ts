@@ -175,9 +175,6 @@ export class ConferenceClient extends Emitter<ClientEvents> {
 
   /** Starts capturing and connecting at once: both are on the path to the first frame. */
   start(): void {
-    if (this.#opts.autoPublish !== false) this.#localStream = this.#capture();
-    // Loading the device costs ~100 ms of WebRTC probing: do it while the socket connects.
-    this.#preloaded = this.#preloadDevice();
     const socket: Socket_ = io(this.#opts.url ?? window.location.origin, {
       auth: { token: this.#opts.token },
       transports: ['websocket'],
@@ -215,6 +212,10 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     socket.on('consumer:added', (offer, ack) => void this.#onConsumerOffer(offer, ack));
     socket.on('consumer:closed', ({ id }) => this.#removeConsumer(id));
     socket.on('presence:changed', (p) => this.emit('presence', p));
+    // The socket first (its handshake is on the way to the first picture); then, while it
+    // connects, load the device (~100 ms of WebRTC probing). The camera opens after joining.
+    this.#preloaded = this.#preloadDevice();
+
     socket.on('conference:state', ({ state, serverNow }) => this.#setConference(state, serverNow));
   }
 
@@ -353,6 +354,8 @@ export class ConferenceClient extends Emitter<ClientEvents> {
       mark('ready');
       this.#setState('connected');
       this.emit('joined', info);
+      // The camera opens once receiving is set up: it is not on the way to the first picture.
+      if (this.#opts.autoPublish !== false) this.#localStream ??= this.#capture();
       await this.#publish();
     } catch (e) {
       const error = e instanceof RequestError ? e.error : { code: 'INTERNAL' as const, message: String(e) };
