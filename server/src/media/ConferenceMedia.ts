@@ -75,6 +75,8 @@ interface PeerMedia extends PeerInfo {
 }
 
 const MAX_TRANSPORTS_PER_PEER = 2;
+/** How long a camera's score must stay below 5 of 10 before the site shows "poor connection". */
+const POOR_AFTER_MS = 4000;
 const MAX_PRODUCERS_PER_PEER = 4;
 
 export class ConferenceMedia {
@@ -212,13 +214,29 @@ export class ConferenceMedia {
       this.onSiteMedia(peer.party.siteCode);
     });
     if (kind === 'video') {
+      // "Poor" only after the score has stayed below 5 for a while: a stream ramping up, or one
+      // bad second, is not worth an alarm on the chair's screen.
+      let pending: NodeJS.Timeout | undefined;
+      const setPoor = (poor: boolean) => {
+        if (poor === producer.appData.poor) return;
+        producer.appData.poor = poor;
+        this.onSiteMedia(peer.party.siteCode);
+      };
       producer.on('score', (scores) => {
-        const poor = scores.length > 0 && Math.max(...scores.map((x) => x.score)) < 5;
-        if (poor !== producer.appData.poor) {
-          producer.appData.poor = poor;
-          this.onSiteMedia(peer.party.siteCode);
+        const low = scores.length > 0 && Math.max(...scores.map((x) => x.score)) < 5;
+        if (!low) {
+          clearTimeout(pending);
+          pending = undefined;
+          setPoor(false);
+        } else if (!pending && !producer.appData.poor) {
+          pending = setTimeout(() => {
+            pending = undefined;
+            if (!producer.closed) setPoor(true);
+          }, POOR_AFTER_MS);
+          pending.unref();
         }
       });
+      producer.observer.once('close', () => clearTimeout(pending));
     }
     this.reconcile(this.#state);
     this.onSiteMedia(peer.party.siteCode);
