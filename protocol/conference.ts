@@ -121,4 +121,8 @@ export interface MinuteEntry {
   data: Record<string, string | number | boolean | null>;
 }
 
-export const CENTRAL_PRINCIPAL_ROLES: readonly Role[] = ['chair', 'cochair', 'operator', 'wall'];
+export const ROLES: readonly Role[] = ['chair', 'cochair', 'operator', 'site', 'wall'];
+/** The people of the central bridge (one room): everyone but the provincial sites. */
+export const CENTRAL_ROLES: readonly Role[] = ['chair', 'cochair', 'operator', 'wall'];
+/** Who reads the minutes (pushed lines, CSV/JSON export) and the stored state. */
+export const MINUTES_READERS: readonly Role[] = ['chair', 'cochair', 'operator'];

@@ -137,7 +137,6 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   /** Set when publishing began for the current session (reset when the session's media drops). */
   #publishStarted = false;
   #closeReason?: CloseReason;
-  #joinInfo?: JoinResult;
   #conference?: ConferenceState;
   /** serverNow − local now, from the last state push: countdowns use the server's clock. */
   #clockOffset = 0;
@@ -150,10 +149,6 @@ export class ConferenceClient extends Emitter<ClientEvents> {
 
   get state(): ConnectionState {
     return this.#state;
-  }
-
-  get joinInfo(): JoinResult | undefined {
-    return this.#joinInfo;
   }
 
   get conference(): ConferenceState | undefined {
@@ -259,10 +254,6 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     if (this.#state === 'connected') await this.#publish();
   }
 
-  get publishing(): boolean {
-    return this.#producers.size > 0;
-  }
-
   /** Per published source: what this browser sends (whatever the server then forwards). */
   async outboundStats(): Promise<OutboundStat[]> {
     const out: OutboundStat[] = [];
@@ -324,11 +315,11 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   ): Promise<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] extends Ack<infer T> ? T : never> {
     const socket = this.#socket;
     if (!socket) throw new Error('not started');
-    const emit = socket.timeout(REQUEST_TIMEOUT_MS).emitWithAck as (
-      e: string,
-      p: unknown,
-    ) => Promise<Ack<unknown>>;
-    const res = await emit.call(socket.timeout(REQUEST_TIMEOUT_MS), event, payload);
+    // The typed overloads do not follow a generic event name; the payload was typed above.
+    const timed = socket.timeout(REQUEST_TIMEOUT_MS) as unknown as {
+      emitWithAck(e: string, p: unknown): Promise<Ack<unknown>>;
+    };
+    const res = await timed.emitWithAck(event, payload);
     if (!res.ok) throw new RequestError(res.error);
     return res.data as never;
   }
@@ -339,7 +330,6 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     try {
       const info = await this.#request('session:join', {});
       mark('joined');
-      this.#joinInfo = info;
       this.#setConference(info.state, info.serverNow);
       const device = await this.#deviceFor(info.routerRtpCapabilities);
       this.#device = device;

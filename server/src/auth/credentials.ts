@@ -12,10 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import jwt from 'jsonwebtoken';
 import type { Role } from '../../../protocol/events';
-import type { Actor } from '../core/model';
+import { type Actor, ROLES } from '../core/model';
 import type { Roster } from '../core/roster';
-
-export const ROLES: readonly Role[] = ['chair', 'cochair', 'operator', 'site', 'wall'];
 
 export interface CredentialClaims {
   conf: string;

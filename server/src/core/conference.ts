@@ -4,7 +4,7 @@
  * and asks `nextDeadline()` when to call `tick()` again.
  */
 import type { Command, SystemEvent } from './commands';
-import { CoreError, badRequest, forbidden, notFound, wrongState } from './errors';
+import { badRequest, forbidden, notFound, wrongState } from './errors';
 import type {
   Actor,
   ConferenceState,
@@ -14,7 +14,6 @@ import type {
   MinuteEntry,
   MinuteType,
   Phase,
-  Role,
   SiteState,
 } from './model';
 
@@ -408,14 +407,3 @@ export function nextDeadline(state: ConferenceState): number | null {
   if (!on.expired) return on.endsAt;
   return state.settings.expiry === 'end' ? on.endsAt + state.settings.graceSec * 1000 : null;
 }
-
-/** The site whose microphone is heard besides the chair's, if any. */
-export function speakingSite(state: ConferenceState): string | null {
-  return state.onAir?.siteCode ?? null;
-}
-
-export function isCoreError(e: unknown): e is CoreError {
-  return e instanceof CoreError;
-}
-
-export const ROLES: readonly Role[] = ['chair', 'cochair', 'operator', 'site', 'wall'];

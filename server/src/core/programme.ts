@@ -8,7 +8,7 @@
  * - Sites see the programme: the chair and the site on air (per the layout), and the presentation.
  */
 import type { MediaSource } from '../../../protocol/events';
-import type { ConferenceState, Role } from './model';
+import { CENTRAL_ROLES, type ConferenceState, type Role } from './model';
 
 export interface Party {
   principal: string;
@@ -16,7 +16,6 @@ export interface Party {
   siteCode: string;
 }
 
-const CENTRAL_ROLES: readonly Role[] = ['chair', 'cochair', 'operator', 'wall'];
 const isCentral = (p: Party) => CENTRAL_ROLES.includes(p.role);
 const holdsChair = (s: ConferenceState, p: Party) =>
   (p.role === 'chair' || p.role === 'cochair') && p.principal === s.chairHolder;

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import express from 'express';
 import type { Verified } from '../auth/credentials';
-import type { ConferenceState, MinuteEntry } from '../core/model';
+import { type ConferenceState, MINUTES_READERS, type MinuteEntry } from '../core/model';
 import { minuteRows, minutesCsv } from './minutesExport';
 
 export interface HttpDeps {
@@ -16,8 +16,6 @@ export interface HttpDeps {
   minutes: () => MinuteEntry[];
   timezone: string;
 }
-
-const READERS = new Set(['chair', 'cochair', 'operator']);
 
 export function createHttpApp(deps: HttpDeps): express.Express {
   const app = express();
@@ -44,7 +42,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       res
         .status(401)
         .json({ error: { code: v.code, message: 'a valid chair or operator credential is required' } });
-    } else if (!READERS.has(v.actor.role)) {
+    } else if (!MINUTES_READERS.includes(v.actor.role)) {
       res
         .status(403)
         .json({ error: { code: 'FORBIDDEN', message: 'only the chair and operators may read this' } });

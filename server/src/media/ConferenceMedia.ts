@@ -10,7 +10,7 @@
  */
 import type { types } from 'mediasoup';
 import type { ConsumerOffer, MediaKind, MediaSource, SiteInfo } from '../../../protocol/events';
-import type { ConferenceState, Role } from '../core/model';
+import type { ConferenceState } from '../core/model';
 import {
   type Party,
   mayPublish,
@@ -78,6 +78,8 @@ const MAX_TRANSPORTS_PER_PEER = 2;
 /** How long a camera's score must stay below 5 of 10 before the site shows "poor connection". */
 const POOR_AFTER_MS = 4000;
 const MAX_PRODUCERS_PER_PEER = 4;
+/** Spatial layer asked of mediasoup for each wish; mediasoup uses the highest one that exists. */
+const SPATIAL = { low: 0, high: 2 } as const;
 
 export class ConferenceMedia {
   readonly #pool: WorkerPool;
@@ -307,7 +309,7 @@ export class ConferenceMedia {
         producerId: producer.id,
         rtpCapabilities: caps,
         paused: true,
-        ...(producer.kind === 'video' ? { preferredLayers: { spatialLayer: layer === 'low' ? 0 : 2 } } : {}),
+        ...(producer.kind === 'video' ? { preferredLayers: { spatialLayer: SPATIAL[layer] } } : {}),
         appData: { acked: false, layer },
       });
     } catch (e) {
@@ -435,7 +437,7 @@ function setLayer(consumer: types.Consumer, layer: 'low' | 'high'): void {
   if (consumer.appData.layer === layer || consumer.closed) return;
   consumer.appData.layer = layer;
   void consumer
-    .setPreferredLayers({ spatialLayer: layer === 'low' ? 0 : 2, temporalLayer: 2 })
+    .setPreferredLayers({ spatialLayer: SPATIAL[layer], temporalLayer: 2 })
     .catch((e: unknown) => log.warn('setPreferredLayers failed', { id: consumer.id, error: e }));
 }
 
@@ -452,5 +454,3 @@ function gate(target: types.Producer | types.Consumer, paused: boolean): void {
     .then(() => (target.closed ? undefined : paused ? target.pause() : target.resume()))
     .catch((e: unknown) => log.warn(paused ? 'pause failed' : 'resume failed', { id: target.id, error: e }));
 }
-
-export type { Role };

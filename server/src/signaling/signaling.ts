@@ -24,7 +24,7 @@ import { type Payload, describeIssues, schemas } from '../../../protocol/schemas
 import { verifyCredential } from '../auth/credentials';
 import type { Command } from '../core/commands';
 import { CoreError } from '../core/errors';
-import type { Actor } from '../core/model';
+import { type Actor, MINUTES_READERS } from '../core/model';
 import type { Roster } from '../core/roster';
 import { createLogger } from '../logger';
 import { type ConferenceMedia, MediaRequestError } from '../media/ConferenceMedia';
@@ -35,7 +35,6 @@ const log = createLogger('signaling');
 const OFFER_TIMEOUT_MS = 10_000;
 const ROOM = 'conference';
 const MINUTES_ROOM = 'minutes';
-const MINUTES_ROLES = new Set(['chair', 'cochair', 'operator']);
 
 export interface SocketData {
   actor: Actor;
@@ -128,7 +127,7 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
       ),
   };
 
-  io.on('connection', (socket) => onConnection(io, socket, deps, sessions, ctx));
+  io.on('connection', (socket) => onConnection(socket, deps, sessions, ctx));
 
   return {
     sessions,
@@ -143,13 +142,7 @@ interface PresenceContext {
   presence(): SitePresence[];
 }
 
-function onConnection(
-  _io: IoServer,
-  socket: IoSocket,
-  deps: SignalingDeps,
-  sessions: Sessions,
-  ctx: PresenceContext,
-): void {
+function onConnection(socket: IoSocket, deps: SignalingDeps, sessions: Sessions, ctx: PresenceContext): void {
   const { actor } = socket.data;
   const { service, roster } = deps;
   const site = roster.sites.find((s) => s.code === actor.siteCode);
@@ -260,7 +253,7 @@ function onConnection(
       throw e;
     }
     void socket.join(ROOM);
-    if (MINUTES_ROLES.has(actor.role)) void socket.join(MINUTES_ROOM);
+    if (MINUTES_READERS.includes(actor.role)) void socket.join(MINUTES_ROOM);
     ctx.announce(site.code);
     if (!wasConnected && actor.role === 'site')
       service.observe({ type: 'site:connected', siteCode: site.code });
