@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { benchFloor } from './floor';
+import { benchFlood } from './flood';
 import { benchJoin } from './join';
 import { benchWall } from './wall';
 
@@ -13,6 +14,8 @@ const BENCHES: Record<string, { run: (runs: number) => Promise<Record<string, un
   floor: { run: benchFloor, runs: 20 },
   // For the wall, --runs is the number of publishing sites (6 to 8).
   wall: { run: benchWall, runs: 6 },
+  // For the flood, --runs is the number of rounds (chair alone, then chair during a flood).
+  flood: { run: benchFlood, runs: 5 },
 };
 
 async function main(): Promise<void> {

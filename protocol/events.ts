@@ -24,6 +24,8 @@ export const ErrorCode = {
   AuthRequired: 'AUTH_REQUIRED',
   AuthInvalid: 'AUTH_INVALID_TOKEN',
   AuthExpired: 'AUTH_EXPIRED',
+  /** The credential was replaced by a newer one (its link reissued): the old one no longer works. */
+  AuthRevoked: 'AUTH_REVOKED',
   WrongState: 'WRONG_STATE',
   RateLimited: 'RATE_LIMITED',
   NotJoined: 'NOT_JOINED',
@@ -49,6 +51,10 @@ export const CloseReason = {
   Replaced: 'replaced',
   ServerShutdown: 'server-shutdown',
   MediaRestart: 'media-restart',
+  /** The session's credential expired (the client does not reconnect). */
+  Expired: 'expired',
+  /** The session's credential was revoked, its link reissued (the client does not reconnect). */
+  Revoked: 'revoked',
 } as const;
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
 
@@ -232,4 +238,6 @@ export interface HandshakeAuth {
 }
 export interface ConnectErrorData {
   code: ErrorCode;
+  /** With RATE_LIMITED: when connecting again may succeed. */
+  retryAfterMs?: number;
 }

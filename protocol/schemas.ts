@@ -5,14 +5,18 @@
  */
 import { z } from 'zod';
 import type { ClientEventName } from './events';
+import { jsonSize } from './shape';
 
 const MAX_ID = 64;
 
-/** A JSON object from mediasoup-client, bounded in size; mediasoup validates the content. */
+/**
+ * A JSON object from mediasoup-client, bounded in size; mediasoup validates the content.
+ * Measured without recursion (never JSON.stringify a client's value: see shape.ts).
+ */
 const mediaObject = (maxBytes: number) =>
   z
     .record(z.string(), z.unknown())
-    .refine((v) => JSON.stringify(v).length <= maxBytes, { message: `larger than ${maxBytes} bytes` });
+    .refine((v) => jsonSize(v) <= maxBytes, { message: `larger than ${maxBytes} bytes` });
 
 const id = z.string().min(1).max(MAX_ID);
 const code = z.string().regex(/^[a-z0-9-]{1,48}$/, 'a site code');

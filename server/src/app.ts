@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Server } from 'socket.io';
+import { CredentialRegistry } from './auth/CredentialRegistry';
 import { CENTRAL_PEOPLE, issueCredential, loadSecret, verifyCredential } from './auth/credentials';
 import type { Role } from './core/model';
 import {
@@ -18,6 +19,7 @@ import {
   resolveDataDir,
 } from './config/config';
 import { type Roster, parseRoster } from './core/roster';
+import { credentialsApi } from './http/credentialsApi';
 import { createHttpApp } from './http/httpApp';
 import { createLogger } from './logger';
 import { ConferenceMedia } from './media/ConferenceMedia';
@@ -49,36 +51,41 @@ export interface JoinLink {
   expiresAt: string;
 }
 
-/** Every join link: the central bridge's people (chair, co-chair, operator, wall), then one per provincial site. */
+/**
+ * Every join link: the central bridge's people (chair, co-chair, operator, wall), then one per
+ * provincial site, each at its principal's current generation (see CredentialRegistry).
+ */
 export function joinLinks(
   config: Config,
   roster: Roster,
   secret: string,
   baseUrl: string,
   now = Date.now(),
+  generation: (principal: string) => number = () => 0,
 ): JoinLink[] {
   const ttl = config.auth.linkTtlHours * 3600;
   const expiresAt = new Date(now + ttl * 1000).toISOString();
   const conf = config.conference.id;
   const page = (role: Role) =>
     role === 'site' ? 'site' : role === 'wall' ? 'wall' : role === 'operator' ? 'operator' : 'chair';
-  const central = CENTRAL_PEOPLE.map(({ role, sub }) => ({
-    site: roster.central,
+  const link = (site: JoinLink['site'], role: Role, sub: string, person: string | null): JoinLink => ({
+    site,
     role,
-    person: sub,
-    url: `${baseUrl}/${page(role)}#t=${issueCredential(secret, { conf, role, site: roster.central.code, sub }, ttl, now)}`,
+    person,
+    url: `${baseUrl}/${page(role)}#t=${issueCredential(secret, { conf, role, site: site.code, sub, gen: generation(sub) }, ttl, now)}`,
     expiresAt,
-  }));
-  const sites = roster.sites
-    .filter((s) => s.kind !== 'central')
-    .map((s) => ({
-      site: s,
-      role: 'site' as const,
-      person: null,
-      url: `${baseUrl}/site#t=${issueCredential(secret, { conf, role: 'site', site: s.code, sub: s.code }, ttl, now)}`,
-      expiresAt,
-    }));
+  });
+  const central = CENTRAL_PEOPLE.map(({ role, sub }) => link(roster.central, role, sub, sub));
+  const sites = roster.sites.filter((s) => s.kind !== 'central').map((s) => link(s, 'site', s.code, null));
   return [...central, ...sites];
+}
+
+/** The principals that have a link: the central people and every provincial site. */
+export function principals(roster: Roster): string[] {
+  return [
+    ...CENTRAL_PEOPLE.map((p) => p.sub),
+    ...roster.sites.filter((s) => s.kind !== 'central').map((s) => s.code),
+  ];
 }
 
 export function baseUrlOf(config: Config, port: number): string {
@@ -140,8 +147,22 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
   }
   let stopping = false;
   const media = await ConferenceMedia.create(pool, service.state);
+  const baseUrl = () => {
+    const addr = httpServer.address() as AddressInfo | null;
+    return baseUrlOf(config, addr?.port ?? config.http.port);
+  };
+  const credentials = new CredentialRegistry(store);
   const verify = (token: unknown) =>
-    verifyCredential(secret, config.conference.id, roster, token, service.now);
+    verifyCredential(secret, config.conference.id, roster, token, service.now, credentials.generation);
+  // A link reissued from the command line while the server runs is seen within a second.
+  const refresher = setInterval(() => {
+    try {
+      credentials.refresh();
+    } catch (e) {
+      log.error('reading reissued links failed', { error: e });
+    }
+  }, 1000);
+  refresher.unref();
 
   const app = createHttpApp({
     clientDir,
@@ -151,21 +172,46 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     verify,
     state: () => service.state,
     minutes: () => service.minutes(),
+    minutesCount: () => service.minutesCount(),
     timezone: config.conference.timezone,
   });
+  app.use(
+    '/api/credentials',
+    credentialsApi({
+      verify,
+      principals: new Set(principals(roster)),
+      reissue: (principal) => {
+        credentials.reissue(principal, Date.now());
+        return joinLinks(config, roster, secret, baseUrl(), Date.now(), credentials.generation).find(
+          (l) => (l.person ?? l.site.code) === principal,
+        ) as JoinLink;
+      },
+    }),
+  );
   const httpServer = http.createServer(app);
   const io: IoServer = new Server(httpServer, {
     serveClient: false,
+    // WebSocket only: no long-polling sessions to hold open, no HTTP upgrade path to abuse.
+    transports: ['websocket'],
     maxHttpBufferSize: 256 * 1024,
     pingInterval: 5000,
     pingTimeout: 5000,
   });
+  const sig = config.signaling;
   const signaling = attachSignaling(io, {
-    secret,
+    verify,
+    credentials,
     roster,
     service,
     media: () => media,
-    rate: { perSec: config.signaling.ratePerSec, burst: config.signaling.burst },
+    limits: {
+      ratePerSec: sig.ratePerSec,
+      burst: sig.burst,
+      maxSockets: sig.maxSocketsPerCredential,
+      connectPerMin: sig.connectPerMin,
+      connectBurst: sig.connectBurst,
+      requestCooldownMs: sig.requestCooldownSec * 1000,
+    },
   });
 
   pool.on('workerReplaced', () => {
@@ -182,13 +228,14 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     httpServer.once('error', reject);
     httpServer.listen(config.http.port, config.http.host, () => resolve());
   }).catch((e: Error) => {
+    clearInterval(refresher);
     pool.close();
     service.stop();
     store.close();
     throw new Error(`cannot listen on ${config.http.host}:${config.http.port}: ${e.message}`);
   });
   const port = (httpServer.address() as AddressInfo).port;
-  const url = baseUrlOf(config, port);
+  const url = baseUrl();
   log.info('server ready', { url, workers: pool.size, announcedAddress, rtcPort: config.rtc.port });
 
   return {
@@ -203,6 +250,7 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     async stop() {
       if (stopping) return;
       stopping = true;
+      clearInterval(refresher);
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       signaling.closeAll('server-shutdown');
       io.disconnectSockets(true);

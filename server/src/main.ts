@@ -5,6 +5,7 @@
 import { type Application, startApplication } from './app';
 import { ConfigError, loadConfig } from './config/config';
 import { createLogger, setLogLevel } from './logger';
+import { installProcessSafety } from './process/safety';
 
 const log = createLogger('main');
 
@@ -39,6 +40,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  installProcessSafety({
+    log,
+    shutdown: () => running.app?.stop() ?? Promise.resolve(),
+    exit: (code) => process.exit(code),
+  });
 
   const config = loadConfig({ file: configFileFromArgs(process.argv) });
   setLogLevel(config.log.level);

@@ -1,16 +1,20 @@
 /**
  * Signalling abuse: at least 10,000 malformed or unknown events from several sockets
  * (wrong types, unknown keys, __proto__ keys, huge strings, deep nesting, binary
- * attachments, missing acks, unknown event names). The server must not crash, must not
- * leave an unhandled rejection, must not change the conference, and must keep serving.
+ * attachments, missing acks, unknown event names), then 2,000 frames written by hand with
+ * the shapes a library client cannot even encode: arrays and objects nested 5,000–20,000
+ * deep, 5,000 wide, alone or under a field the schema knows. The server must not crash, must
+ * not leave an unhandled rejection, must not change the conference, and must keep serving.
  * Then a flood from one socket at the default rate limit: it is throttled while the chair
- * is still served. Figures go to test-artifacts/fuzz.json.
+ * is still served. Figures go to test-artifacts/fuzz.json and fuzz-deep.json.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { CLIENT_EVENTS } from '../../protocol/events';
+import { schemas } from '../../protocol/schemas';
 import { ARTIFACTS } from '../helpers/browser';
 import { type Participant, participant } from '../helpers/conferenceClient';
+import { hostile, rawConnect } from '../helpers/rawSocket';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { type TestSocket, connect, request } from '../helpers/wsClient';
 
@@ -169,19 +173,90 @@ describe('signalling fuzz', () => {
   });
 });
 
+describe('deep and wide shapes, written by hand', () => {
+  const FRAMES = 2_000;
+
+  it(`${FRAMES} frames nested 5,000–20,000 deep or 5,000 wide, in every event: all refused, no crash, nothing changed`, async () => {
+    const r = rng(13072021);
+    const codes = ['quang-ninh', 'nghe-an', 'lao-cai'];
+    const sockets = codes.map((c) => rawConnect(server.url, JSON.stringify({ token: server.token(c) })));
+    for (const [i, s] of sockets.entries()) {
+      expect(await s.connected).toEqual({ ok: true });
+      if (i !== 1) expect((await s.request('session:join', '{}')).ok).toBe(true);
+    }
+    const before = structuredClone(server.app.service.state);
+    const answers = new Map<string, number>();
+    const shapes = new Map<string, number>();
+    let maxDepth = 0;
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < FRAMES; i++) {
+      const event = CLIENT_EVENTS[Math.floor(r() * CLIENT_EVENTS.length)] as string;
+      const shape = (schemas as unknown as Record<string, { shape?: Record<string, unknown> }>)[event]?.shape;
+      const field = Object.keys(shape ?? {})[0] ?? 'x';
+      const depth = 5_000 + Math.floor(r() * 15_001);
+      const pick = Math.floor(r() * 6);
+      const [kind, text] = [
+        ['deep array', hostile.deepArray(depth)],
+        ['deep object', hostile.deepObject(depth)],
+        ['deep array in a field', hostile.deepInField(field, depth)],
+        ['deep object in a field', `{${JSON.stringify(field)}:${hostile.deepObject(depth)}}`],
+        ['wide array', hostile.wideArray(5_000)],
+        ['wide object', hostile.wideObject(5_000)],
+      ][pick] as [string, string];
+      if (kind.startsWith('deep')) maxDepth = Math.max(maxDepth, depth);
+      shapes.set(kind, (shapes.get(kind) ?? 0) + 1);
+      pending.push(
+        (sockets[i % sockets.length] as ReturnType<typeof rawConnect>)
+          .request(event, text, 30_000)
+          .then((a) => {
+            const code = a.ok ? 'ACCEPTED' : (a.error?.code ?? '?');
+            answers.set(code, (answers.get(code) ?? 0) + 1);
+          }),
+      );
+      if (pending.length >= 100) await Promise.all(pending.splice(0));
+    }
+    await Promise.all(pending);
+    await chair.must('layout:set', { layout: 'speaker' });
+    for (const s of sockets) s.close();
+    const report = {
+      frames: FRAMES,
+      sockets: sockets.length,
+      shapes: Object.fromEntries(shapes),
+      maxDepth,
+      answers: Object.fromEntries(answers),
+      unhandled: unhandled.length,
+    };
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    fs.writeFileSync(path.join(ARTIFACTS, 'fuzz-deep.json'), JSON.stringify(report, null, 2));
+    expect(unhandled).toEqual([]);
+    expect(answers.get('BAD_REQUEST')).toBe(FRAMES);
+    expect(maxDepth).toBeGreaterThanOrEqual(10_000);
+    const after = structuredClone(server.app.service.state);
+    expect({ ...after, layout: before.layout, nextMinute: 0 }).toEqual({ ...before, nextMinute: 0 });
+  });
+});
+
 describe('a flood from one socket', () => {
-  it('is throttled with RATE_LIMITED while the chair is still served', async () => {
+  it('is throttled with RATE_LIMITED, then disconnected when it keeps on, while the chair is still served', async () => {
     const flooded = await startTestServer({ signaling: { ratePerSec: 50, burst: 100 } });
     try {
       const boss = await participant(flooded, 'chair');
       const flooder = await connect(flooded.url, flooded.token('hai-phong'));
-      const floods = Array.from({ length: 2000 }, () => request(flooder, 'floor:revoke', {}));
+      const cut = new Promise<string>((resolve) => flooder.on('disconnect', (reason) => resolve(reason)));
+      const floods = Array.from({ length: 2000 }, () =>
+        request(flooder, 'floor:revoke', {}).catch(() => null),
+      );
       const chairAck = await boss.send('conference:open', {});
       const results = await Promise.all(floods);
-      const limited = results.filter((r) => !r.ok && r.error.code === 'RATE_LIMITED').length;
+      const limited = results.filter((r) => r && !r.ok && r.error.code === 'RATE_LIMITED').length;
       expect(chairAck).toEqual({ ok: true, data: null });
-      expect(limited).toBeGreaterThan(1500);
-      flooder.close();
+      // The burst is answered, then refusals up to four bursts' worth, then the socket is cut
+      // and the rest of its frames go unanswered.
+      expect(limited).toBeGreaterThanOrEqual(300);
+      expect(limited).toBeLessThan(600);
+      expect(results.filter((r) => r === null).length).toBeGreaterThan(1000);
+      await expect(cut).resolves.toBe('io server disconnect');
+      expect(await boss.send('layout:set', { layout: 'grid' })).toEqual({ ok: true, data: null });
       boss.close();
     } finally {
       await flooded.stop();

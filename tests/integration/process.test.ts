@@ -6,33 +6,18 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { LINKS, MAIN, PROCESS_SECRET, serverEnv } from '../helpers/serverProcess';
 import { waitFor } from '../helpers/waitFor';
 import { connect, ok } from '../helpers/wsClient';
 import { issueCredential, verifyCredential } from '../../server/src/auth/credentials';
 import { loadRoster } from '../../server/src/app';
 
-const ROOT = path.join(__dirname, '..', '..');
-const MAIN = path.join(ROOT, 'dist', 'server', 'src', 'main.js');
-const LINKS = path.join(ROOT, 'dist', 'server', 'src', 'cli', 'links.js');
-const SECRET = 'process-test-secret-0123456789-abcdefgh';
+const SECRET = PROCESS_SECRET;
 
 let dataDir: string;
 const children: ChildProcess[] = [];
 
-function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HOINGHI_')));
-  return {
-    ...clean,
-    HOINGHI_HTTP_HOST: '127.0.0.1',
-    HOINGHI_HTTP_PORT: '0',
-    HOINGHI_RTC_LISTEN_IP: '127.0.0.1',
-    HOINGHI_RTC_PORT: '0',
-    HOINGHI_WORKERS: '1',
-    HOINGHI_DATA_DIR: dataDir,
-    HOINGHI_SECRET: SECRET,
-    ...extra,
-  };
-}
+const env = (extra: Record<string, string> = {}) => serverEnv(dataDir, extra);
 
 function start(extra: Record<string, string> = {}) {
   const child = spawn(process.execPath, [MAIN], { env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });

@@ -75,9 +75,19 @@ export const configSchema = z.strictObject({
       .max(24 * 366),
   }),
   signaling: z.strictObject({
-    /** Events per second one connection may send (beyond that: RATE_LIMITED), and the burst. */
+    /**
+     * Events per second one credential may send, all its sockets together (beyond that:
+     * RATE_LIMITED), and the burst.
+     */
     ratePerSec: z.number().int().min(1).max(100_000),
     burst: z.number().int().min(1).max(100_000),
+    /** Sockets open at once on one credential (a hall reconnecting needs 2; more is abuse). */
+    maxSocketsPerCredential: z.number().int().min(1).max(1000),
+    /** New connections per minute on one credential, and the burst. */
+    connectPerMin: z.number().int().min(1).max(100_000),
+    connectBurst: z.number().int().min(1).max(100_000),
+    /** After a site withdraws its request, seconds before it may request the floor again. */
+    requestCooldownSec: z.number().int().min(0).max(3600),
   }),
 });
 
@@ -120,11 +130,14 @@ export const ENV_KEYS: Record<string, string> = {
   HOINGHI_FLOOR_GRACE_SEC: 'floor.graceSec',
   HOINGHI_RATE_PER_SEC: 'signaling.ratePerSec',
   HOINGHI_RATE_BURST: 'signaling.burst',
+  HOINGHI_MAX_SOCKETS_PER_LINK: 'signaling.maxSocketsPerCredential',
+  HOINGHI_REQUEST_COOLDOWN_SEC: 'signaling.requestCooldownSec',
 };
-/** Variables read elsewhere (setup, the config file path), not config keys. */
+/** Variables read elsewhere (setup, the client build, the config file path), not config keys. */
 const ENV_OTHER = new Set([
   'HOINGHI_CONFIG',
   'HOINGHI_CACHE_DIR',
+  'HOINGHI_CLIENT_OUT',
   'HOINGHI_SETUP_QUIET',
   'HOINGHI_SKIP_PREBUILT',
 ]);
@@ -138,6 +151,8 @@ const NUMERIC_KEYS = new Set([
   'floor.graceSec',
   'signaling.ratePerSec',
   'signaling.burst',
+  'signaling.maxSocketsPerCredential',
+  'signaling.requestCooldownSec',
 ]);
 
 type Json = Record<string, unknown>;

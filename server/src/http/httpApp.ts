@@ -14,12 +14,64 @@ export interface HttpDeps {
   verify: (token: unknown) => Verified;
   state: () => ConferenceState;
   minutes: () => MinuteEntry[];
+  /** How many minutes lines there are, counted by the store without loading them. */
+  minutesCount: () => number;
   timezone: string;
+  /** Serve `*.map` files; default: not when NODE_ENV=production (the build then emits none anyway). */
+  serveSourceMaps?: boolean;
 }
+
+/**
+ * The Content-Security-Policy of every answer. Scripts only from this origin and no inline
+ * script (the consoles are bundled files). Styles only from /styles.css: the pages have no
+ * `style="…"` attribute and no <style> element; the scripts set `element.style` (meter bar,
+ * mosaic columns), which CSP does not restrict, so no 'unsafe-inline' is needed. Video and
+ * audio play MediaStreams (`srcObject`), which media-src does not restrict either.
+ */
+const CSP_DIRECTIVES = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+];
+/** A Host header that is only a host name or address and a port: safe to repeat in the policy. */
+const PLAIN_HOST = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+function contentSecurityPolicy(host: string | undefined): string {
+  // 'self' covers a same-origin WebSocket (ws:/wss:) in CSP Level 3 browsers; older ones
+  // (Safari before 15.4) need it named. Only a well-formed Host is repeated, never ws:/wss: alone.
+  const sockets = host && PLAIN_HOST.test(host) ? ` ws://${host} wss://${host}` : '';
+  return [...CSP_DIRECTIVES, `connect-src 'self'${sockets}`].join('; ');
+}
+
+/**
+ * Security headers, written here rather than with helmet: five fixed headers do not need a
+ * dependency, and helmet's defaults (HSTS among them) would have to be turned off one by one.
+ *
+ * No Strict-Transport-Security: this server speaks plain HTTP (on 127.0.0.1 behind the TLS
+ * proxy, or on localhost in development), where HSTS is meaningless or, on localhost, harmful
+ * to other development servers. The TLS proxy sets it (README, "HTTPS").
+ */
+const securityHeaders: express.RequestHandler = (req, res, next) => {
+  res.setHeader('Content-Security-Policy', contentSecurityPolicy(req.get('host')));
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  // Join links carry the credential in the URL fragment (#t=…). Browsers never put a fragment
+  // in Referer, but nothing of a console's address (path, ?auto=1, ?q=low) has to leave either.
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  next();
+};
 
 export function createHttpApp(deps: HttpDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -33,11 +85,14 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     res.json(deps.rtpCapabilities());
   });
 
-  /** Chair, co-chair and operators only: a bearer credential (or ?token= for a download link). */
+  /**
+   * Chair, co-chair and operators only, with the credential in `Authorization: Bearer …` and
+   * nowhere else: a credential in the query string would end up in proxy logs and browser history.
+   */
   const reader: express.RequestHandler = (req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
     const header = req.get('authorization');
-    const token = header?.startsWith('Bearer ') ? header.slice(7) : req.query.token;
-    const v = deps.verify(token);
+    const v = deps.verify(header?.startsWith('Bearer ') ? header.slice(7) : undefined);
     if (!v.ok) {
       res
         .status(401)
@@ -52,7 +107,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   };
 
   app.get('/api/state', reader, (_req, res) => {
-    res.json({ state: deps.state(), minutes: deps.minutes().length });
+    res.json({ state: deps.state(), minutes: deps.minutesCount() });
   });
   app.get(['/api/minutes.json', '/api/minutes.csv'], reader, (req, res) => {
     const lang = req.query.lang === 'en' ? 'en' : 'vi';
@@ -72,6 +127,12 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.get(['/site', '/chair', '/operator', '/wall'], (req, res) => {
     res.sendFile(path.join(deps.clientDir, `${req.path.slice(1)}.html`));
   });
+  if (!(deps.serveSourceMaps ?? process.env.NODE_ENV !== 'production')) {
+    // Defence in depth: a production build has no source maps, and none is served if one is left.
+    app.get(/\.map$/i, (_req, res) => {
+      res.status(404).end();
+    });
+  }
   app.use(express.static(deps.clientDir, { index: 'index.html', maxAge: '1h' }));
   return app;
 }

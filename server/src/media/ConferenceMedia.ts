@@ -71,6 +71,10 @@ interface PeerMedia extends PeerInfo {
   consumers: Map<string, types.Consumer>;
   /** Producer ids with a consumer being made. */
   pending: Set<string>;
+  /** Sources whose producer is being made: counted against the limits before the worker answers. */
+  reserved: Set<MediaSource>;
+  /** Transports being made, by direction: a second request for the same one waits for it. */
+  creating: Map<'send' | 'recv', Promise<types.WebRtcTransport>>;
   rtpCapabilities?: types.RtpCapabilities;
 }
 
@@ -88,6 +92,8 @@ export class ConferenceMedia {
   readonly #peers = new Map<string, PeerMedia>();
   #state: ConferenceState;
   #closed = false;
+  #retry: NodeJS.Timeout | undefined;
+  #retryDelay = 0;
   /** Told when a site's media status (camera, microphone, connection quality) may have changed. */
   onSiteMedia: (siteCode: string) => void = () => undefined;
 
@@ -127,6 +133,8 @@ export class ConferenceMedia {
       producers: new Map(),
       consumers: new Map(),
       pending: new Set(),
+      reserved: new Set(),
+      creating: new Map(),
     });
   }
 
@@ -143,9 +151,24 @@ export class ConferenceMedia {
     const peer = this.#peer(peerId);
     const existing = [...peer.transports.values()].find((t) => t.appData.direction === direction);
     if (existing) return existing;
-    if (peer.transports.size >= MAX_TRANSPORTS_PER_PEER) {
+    // Requests racing for the same transport share one: the check above cannot see a transport
+    // still being made.
+    const making = peer.creating.get(direction);
+    if (making) return making;
+    if (peer.transports.size + peer.creating.size >= MAX_TRANSPORTS_PER_PEER) {
       throw new MediaRequestError('bad-request', 'too many transports');
     }
+    const made = this.#makeTransport(peer, direction);
+    peer.creating.set(direction, made);
+    try {
+      return await made;
+    } finally {
+      peer.creating.delete(direction);
+    }
+  }
+
+  async #makeTransport(peer: PeerMedia, direction: 'send' | 'recv'): Promise<types.WebRtcTransport> {
+    const peerId = peer.id;
     const transport = await this.#router.createWebRtcTransport({
       webRtcServer: this.#entry.webRtcServer,
       enableUdp: true,
@@ -195,21 +218,38 @@ export class ConferenceMedia {
           : `a ${peer.party.role} does not publish`,
       );
     }
-    if ([...peer.producers.values()].some((p) => p.appData.source === source)) {
+    // Checked and reserved in one synchronous step, before awaiting the worker: parallel
+    // requests cannot all pass the check while none is counted yet.
+    if (peer.reserved.has(source) || [...peer.producers.values()].some((p) => p.appData.source === source)) {
       throw new MediaRequestError('bad-request', `already producing ${source}`);
     }
-    if (peer.producers.size >= MAX_PRODUCERS_PER_PEER)
+    if (peer.producers.size + peer.reserved.size >= MAX_PRODUCERS_PER_PEER)
       throw new MediaRequestError('bad-request', 'too many producers');
-    // A microphone starts paused unless it may be heard now: no window in which it leaks.
-    const paused = source === 'microphone' && !micLive(this.#state, peer.party);
-    const producer = await this.#asRequest(() =>
-      transport.produce({
-        kind,
-        rtpParameters: rtpParameters as types.RtpParameters,
-        paused,
-        appData: { source, peerId, wantPaused: paused, poor: false },
-      }),
-    );
+    peer.reserved.add(source);
+    let producer: types.Producer;
+    try {
+      // A microphone starts paused unless it may be heard now: no window in which it leaks.
+      const paused = source === 'microphone' && !micLive(this.#state, peer.party);
+      producer = await this.#asRequest(() =>
+        transport.produce({
+          kind,
+          rtpParameters: rtpParameters as types.RtpParameters,
+          paused,
+          appData: { source, peerId, wantPaused: paused, poor: false },
+        }),
+      );
+    } finally {
+      peer.reserved.delete(source);
+    }
+    if (this.#peers.get(peerId) !== peer || producer.closed) {
+      // The peer left while the worker was making it.
+      producer.close();
+      throw new MediaRequestError('not-found', 'peer has no media session');
+    }
+    if (source === 'microphone' && micLive(this.#state, peer.party) === producer.paused) {
+      // The floor moved while the worker was making it: the policy decides, not the request.
+      gate(producer, !micLive(this.#state, peer.party));
+    }
     peer.producers.set(producer.id, producer);
     producer.observer.once('close', () => {
       peer.producers.delete(producer.id);
@@ -268,6 +308,26 @@ export class ConferenceMedia {
    */
   reconcile(state: ConferenceState): void {
     this.#state = state;
+    try {
+      this.enforce(state);
+      this.#retryDelay = 0;
+    } catch (e) {
+      // A bug here must not stop the state from reaching everyone, nor the process: log it and
+      // try again with whatever the state is by then, backing off to 5 s.
+      this.#retryDelay = Math.min(5000, this.#retryDelay ? this.#retryDelay * 2 : 250);
+      log.error('media reconcile failed; retrying', { inMs: this.#retryDelay, error: e });
+      if (!this.#retry) {
+        this.#retry = setTimeout(() => {
+          this.#retry = undefined;
+          if (!this.#closed) this.reconcile(this.#state);
+        }, this.#retryDelay);
+        this.#retry.unref();
+      }
+    }
+  }
+
+  /** One pass of the policy over every producer and consumer. Throws only on a bug; see reconcile(). */
+  enforce(state: ConferenceState): void {
     for (const sender of this.#peers.values()) {
       for (const producer of sender.producers.values()) {
         const source = producer.appData.source as MediaSource;
@@ -403,6 +463,7 @@ export class ConferenceMedia {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#retry);
     this.#peers.clear();
     this.#router.close();
   }
@@ -426,6 +487,9 @@ export class ConferenceMedia {
     } catch (e) {
       if (e instanceof TypeError || (e instanceof Error && e.name === 'UnsupportedError')) {
         throw new MediaRequestError('bad-request', e.message);
+      }
+      if (e instanceof Error && e.name === 'InvalidStateError') {
+        throw new MediaRequestError('not-found', `no longer there: ${e.message}`);
       }
       throw e;
     }

@@ -104,19 +104,52 @@ export class ConferenceService extends EventEmitter<ServiceEvents> {
     this.#cancelTimer = null;
   }
 
+  /** A timer on the conference's clock (credential expiry, …); returns its cancel function. */
+  setTimer(at: number, fn: () => void): () => void {
+    return this.#clock.setTimer(at, fn);
+  }
+
+  /** Minutes lines stored, counted by the store (not loaded). */
+  minutesCount(): number {
+    return this.#store.minutesCount(this.#state.id);
+  }
+
   #apply(out: Outcome): void {
     if (out.state === this.#state && out.minutes.length === 0) return;
     // Stored before anyone hears of it: a crash after this line loses nothing acknowledged.
     this.#store.commit(out.state, out.minutes);
     this.#state = out.state;
     this.#arm();
-    this.emit('changed', out.state, out.minutes);
+    this.#notify(out.state, out.minutes);
+  }
+
+  /**
+   * Tells every listener, each on its own: the change is already stored, so a listener that throws
+   * (a bug in media or signalling) must neither keep the others from hearing of it nor turn the
+   * stored change into an error for the caller or the timer. mediasoup's safeEmit is the model.
+   */
+  #notify(state: ConferenceState, minutes: MinuteEntry[]): void {
+    for (const listener of this.listeners('changed')) {
+      try {
+        (listener as (s: ConferenceState, m: MinuteEntry[]) => void).call(this, state, minutes);
+      } catch (e) {
+        log.error('a listener of conference changes failed; the change stands', { error: e });
+      }
+    }
   }
 
   #onTick(): void {
     if (this.#stopped) return;
-    this.#apply(tick(this.#state, this.#clock.now()));
-    this.#arm();
+    try {
+      this.#apply(tick(this.#state, this.#clock.now()));
+      this.#arm();
+    } catch (e) {
+      // A bug in the core or a failed commit: nothing was applied. Try again shortly rather than
+      // stop the process or forget the deadline.
+      log.error('deadline processing failed; retrying in 1 s', { error: e });
+      this.#cancelTimer?.();
+      this.#cancelTimer = this.#clock.setTimer(this.#clock.now() + 1000, () => this.#onTick());
+    }
   }
 
   #arm(): void {

@@ -1,7 +1,11 @@
 /**
- * socket.io edge: authenticate the handshake, then for every event
- * rate-limit → validate → check the credential is still valid → apply → ack → broadcast.
- * Identity and rights come from the verified credential only.
+ * socket.io edge: authenticate the handshake (shape, credential, revocation, per-credential
+ * connection caps), then for every event
+ * rate-limit (per credential) → bound the shape → validate → check the credential is still valid →
+ * apply → ack → broadcast.
+ * Identity and rights come from the verified credential only. Nothing a client sends can throw
+ * out of a handler: every path ends in an answer (BAD_REQUEST, INTERNAL, …), never in socket.io's
+ * callback with an exception.
  */
 import type { types } from 'mediasoup';
 import type { Server, Socket } from 'socket.io';
@@ -21,7 +25,9 @@ import {
   PROTOCOL_VERSION,
 } from '../../../protocol/events';
 import { type Payload, describeIssues, schemas } from '../../../protocol/schemas';
-import { verifyCredential } from '../auth/credentials';
+import { AUTH_LIMITS, PAYLOAD_LIMITS, checkShape } from '../../../protocol/shape';
+import type { CredentialRegistry } from '../auth/CredentialRegistry';
+import type { Verified } from '../auth/credentials';
 import type { Command } from '../core/commands';
 import { CoreError } from '../core/errors';
 import { type Actor, MINUTES_READERS } from '../core/model';
@@ -29,6 +35,7 @@ import type { Roster } from '../core/roster';
 import { createLogger } from '../logger';
 import { type ConferenceMedia, MediaRequestError } from '../media/ConferenceMedia';
 import type { ConferenceService } from '../service/ConferenceService';
+import { type CredentialLimits, CredentialLimiter } from './limits';
 import { type SessionHandle, Sessions } from './Sessions';
 
 const log = createLogger('signaling');
@@ -39,6 +46,8 @@ const MINUTES_ROOM = 'minutes';
 export interface SocketData {
   actor: Actor;
   expiresAt: number;
+  /** The generation of the link this socket came in with. */
+  generation: number;
   joined: boolean;
 }
 export type IoServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -54,13 +63,15 @@ export class WireFailure extends Error {
 }
 
 export interface SignalingDeps {
-  secret: string;
+  /** Verifies a credential: signature, expiry, conference, roster, generation. */
+  verify: (token: unknown) => Verified;
+  credentials: CredentialRegistry;
   roster: Roster;
   service: ConferenceService;
   /** The conference media; replaced after a worker death, so read through a getter. */
   media: () => ConferenceMedia;
-  /** Events per second a socket may send, and the burst it may save up. */
-  rate: { perSec: number; burst: number };
+  /** Per-credential limits: events, sockets, connections, floor-request cooldown. */
+  limits: CredentialLimits;
 }
 
 export interface Signaling {
@@ -81,26 +92,63 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
   const sessions = new Sessions();
   const { service, roster } = deps;
 
+  const limiter = new CredentialLimiter(deps.limits);
+  const openSockets = (principal: string) => {
+    let n = 0;
+    for (const sk of io.of('/').sockets.values()) if (sk.data.actor?.principal === principal) n += 1;
+    return n;
+  };
+
   io.use((socket, next) => {
-    const token: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
-    const v = verifyCredential(deps.secret, service.state.id, roster, token, service.now);
-    if (!v.ok) {
-      const err = new Error(
-        v.code === 'AUTH_EXPIRED' ? 'the join link has expired' : 'the join link is not valid',
-      ) as Error & {
-        data: ConnectErrorData;
-      };
-      err.data = { code: v.code };
+    const refuse = (code: ErrorCode, message: string, retryAfterMs?: number) => {
+      const err = new Error(message) as Error & { data: ConnectErrorData };
+      err.data = retryAfterMs === undefined ? { code } : { code, retryAfterMs };
       next(err);
-      return;
+    };
+    try {
+      const auth: unknown = socket.handshake.auth;
+      const shape = checkShape(auth, AUTH_LIMITS);
+      if (!shape.ok) return refuse(ErrorCode.AuthInvalid, `the handshake is not valid: ${shape.message}`);
+      const token =
+        typeof auth === 'object' && auth !== null ? (auth as { token?: unknown }).token : undefined;
+      const v = deps.verify(token);
+      if (!v.ok) {
+        const message = {
+          AUTH_EXPIRED: 'the join link has expired',
+          AUTH_REVOKED: 'the join link was replaced by a new one',
+          AUTH_REQUIRED: 'a join link is required',
+          AUTH_INVALID_TOKEN: 'the join link is not valid',
+        }[v.code];
+        return refuse(v.code, message);
+      }
+      const admitted = limiter.admit(v.actor.principal, openSockets(v.actor.principal));
+      if (!admitted.ok) {
+        log.warn('connection refused', { principal: v.actor.principal, why: admitted.message });
+        return refuse(ErrorCode.RateLimited, admitted.message, admitted.retryAfterMs);
+      }
+      socket.data.actor = v.actor;
+      socket.data.expiresAt = v.expiresAt;
+      socket.data.generation = v.generation;
+      socket.data.joined = false;
+      next();
+    } catch (e) {
+      log.error('handshake check failed', { error: e });
+      refuse(ErrorCode.Internal, 'internal error');
     }
-    socket.data.actor = v.actor;
-    socket.data.expiresAt = v.expiresAt;
-    socket.data.joined = false;
-    next();
+  });
+
+  // A reissued link: every session opened with an older one ends at once.
+  deps.credentials.onRevoked((principal, generation) => {
+    for (const sk of io.of('/').sockets.values()) {
+      if (sk.data.actor?.principal !== principal || sk.data.generation >= generation) continue;
+      log.info('link reissued: closing a session of the old link', { principal });
+      sk.emit('session:closed', { reason: 'revoked' });
+      sk.disconnect(true);
+    }
   });
 
   service.on('changed', (state, minutes) => {
+    // Media follows first (who is heard); it never throws: a failure is logged and retried there.
     deps.media().reconcile(state);
     io.to(ROOM).emit('conference:state', { state, serverNow: service.now });
     if (minutes.length) io.to(MINUTES_ROOM).emit('minutes:appended', { entries: minutes });
@@ -127,7 +175,14 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
       ),
   };
 
-  io.on('connection', (socket) => onConnection(socket, deps, sessions, ctx));
+  io.on('connection', (socket) => {
+    try {
+      onConnection(socket, deps, sessions, ctx, limiter);
+    } catch (e) {
+      log.error('setting up a connection failed', { error: e });
+      socket.disconnect(true);
+    }
+  });
 
   return {
     sessions,
@@ -142,7 +197,13 @@ interface PresenceContext {
   presence(): SitePresence[];
 }
 
-function onConnection(socket: IoSocket, deps: SignalingDeps, sessions: Sessions, ctx: PresenceContext): void {
+function onConnection(
+  socket: IoSocket,
+  deps: SignalingDeps,
+  sessions: Sessions,
+  ctx: PresenceContext,
+  limiter: CredentialLimiter,
+): void {
   const { actor } = socket.data;
   const { service, roster } = deps;
   const site = roster.sites.find((s) => s.code === actor.siteCode);
@@ -158,15 +219,31 @@ function onConnection(socket: IoSocket, deps: SignalingDeps, sessions: Sessions,
       socket.disconnect(true);
     },
   };
-  const bucket = { tokens: deps.rate.burst, at: Date.now() };
+  // Cut for flooding: whatever is still buffered from this socket is dropped unanswered.
+  let cut = false;
   const allow = (): boolean => {
-    const now = Date.now();
-    bucket.tokens = Math.min(deps.rate.burst, bucket.tokens + ((now - bucket.at) / 1000) * deps.rate.perSec);
-    bucket.at = now;
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    if (cut) return false;
+    const verdict = limiter.allow(actor.principal);
+    if (verdict === 'cut') {
+      cut = true;
+      log.warn('flooding far past the rate limit: disconnecting the socket', { principal: actor.principal });
+      socket.disconnect(true);
+    }
+    return verdict === 'ok';
   };
+
+  // The link stops working at its expiry even on a socket that sends nothing.
+  const expire = () => {
+    if (!socket.connected) return;
+    if (service.now < socket.data.expiresAt) {
+      cancelExpiry = service.setTimer(socket.data.expiresAt, expire); // clamped long timers
+      return;
+    }
+    log.info('link expired: closing the session', { principal: actor.principal });
+    socket.emit('session:closed', { reason: 'expired' });
+    socket.disconnect(true);
+  };
+  let cancelExpiry = service.setTimer(socket.data.expiresAt, expire);
 
   const handle = <E extends keyof typeof schemas>(
     event: E,
@@ -176,54 +253,81 @@ function onConnection(socket: IoSocket, deps: SignalingDeps, sessions: Sessions,
       const last = args[args.length - 1];
       const hasAck = typeof last === 'function';
       // A request without an acknowledgement callback is applied all the same; it just gets no reply.
-      const reply = hasAck ? (last as (r: Ack<unknown>) => void) : () => undefined;
+      const ack = hasAck ? (last as (r: Ack<unknown>) => void) : () => undefined;
+      let replied = false;
+      const reply = (r: Ack<unknown>) => {
+        if (replied) return;
+        replied = true;
+        try {
+          ack(r);
+        } catch (e) {
+          log.error('could not send an answer', { event, error: e });
+        }
+      };
       const fail = (code: ErrorCode, message: string) => {
         log.debug('refused', { principal: actor.principal, event, code, message });
         reply({ ok: false, error: { code, message } });
       };
-      if (!allow()) return fail(ErrorCode.RateLimited, 'too many requests; slow down');
-      const parsed = schemas[event].safeParse(hasAck && args.length === 1 ? undefined : args[0]);
-      if (!parsed.success) return fail(ErrorCode.BadRequest, describeIssues(parsed.error));
-      if (service.now >= socket.data.expiresAt) {
-        fail(ErrorCode.AuthExpired, 'the join link has expired');
-        socket.disconnect(true);
-        return;
+      try {
+        if (!allow()) return cut ? undefined : fail(ErrorCode.RateLimited, 'too many requests; slow down');
+        if (args.length > (hasAck ? 2 : 1)) return fail(ErrorCode.BadRequest, 'one payload per request');
+        const payload = hasAck && args.length === 1 ? undefined : args[0];
+        // Bounded before any schema or anything else walks it: no recursion over client data.
+        const shape = checkShape(payload, PAYLOAD_LIMITS);
+        if (!shape.ok) return fail(ErrorCode.BadRequest, `payload: ${shape.message}`);
+        const parsed = schemas[event].safeParse(payload);
+        if (!parsed.success) return fail(ErrorCode.BadRequest, describeIssues(parsed.error));
+        if (service.now >= socket.data.expiresAt) {
+          fail(ErrorCode.AuthExpired, 'the join link has expired');
+          socket.emit('session:closed', { reason: 'expired' });
+          socket.disconnect(true);
+          return;
+        }
+        if (event !== 'session:join' && !socket.data.joined)
+          return fail(ErrorCode.NotJoined, 'join the session first');
+        Promise.resolve()
+          .then(() => apply(parsed.data as Payload<E>))
+          .then(
+            (data) => reply({ ok: true, data: data ?? null }),
+            (e: unknown) => {
+              const error = toWireError(e, event);
+              log.debug('refused', {
+                principal: actor.principal,
+                event,
+                code: error.code,
+                message: error.message,
+              });
+              reply({ ok: false, error });
+            },
+          )
+          .catch((e: unknown) => log.error('answering failed', { event, error: e }));
+      } catch (e) {
+        reply({ ok: false, error: toWireError(e, event) });
       }
-      if (event !== 'session:join' && !socket.data.joined)
-        return fail(ErrorCode.NotJoined, 'join the session first');
-      Promise.resolve()
-        .then(() => apply(parsed.data as Payload<E>))
-        .then(
-          (data) => reply({ ok: true, data: data ?? null }),
-          (e: unknown) => {
-            const error = toWireError(e, event);
-            log.debug('refused', {
-              principal: actor.principal,
-              event,
-              code: error.code,
-              message: error.message,
-            });
-            reply({ ok: false, error });
-          },
-        );
     });
   };
 
   socket.onAny((event: string, ...args: unknown[]) => {
-    if (KNOWN_EVENTS.has(event)) return;
-    const ack = args[args.length - 1];
-    if (typeof ack !== 'function') return;
-    const code = allow() ? ErrorCode.UnknownEvent : ErrorCode.RateLimited;
-    (ack as (r: Ack<never>) => void)({
-      ok: false,
-      error: {
-        code,
-        message:
-          code === ErrorCode.UnknownEvent
-            ? `unknown event "${String(event).slice(0, 64)}"`
-            : 'too many requests',
-      },
-    });
+    try {
+      if (KNOWN_EVENTS.has(event)) return;
+      const ack = args[args.length - 1];
+      if (typeof ack !== 'function') return;
+      const allowed = allow();
+      if (cut) return;
+      const code = allowed ? ErrorCode.UnknownEvent : ErrorCode.RateLimited;
+      (ack as (r: Ack<never>) => void)({
+        ok: false,
+        error: {
+          code,
+          message:
+            code === ErrorCode.UnknownEvent
+              ? `unknown event "${String(event).slice(0, 64)}"`
+              : 'too many requests',
+        },
+      });
+    } catch (e) {
+      log.error('answering an unknown event failed', { error: e });
+    }
   });
 
   handle('session:join', async (): Promise<JoinResult> => {
@@ -296,18 +400,37 @@ function onConnection(socket: IoSocket, deps: SignalingDeps, sessions: Sessions,
 
   for (const event of COMMAND_EVENTS) {
     handle(event, (payload) => {
+      if (event === 'floor:request' && actor.role === 'site') {
+        // Requesting and withdrawing in a loop writes minutes and pushes the state to every hall.
+        const wait = limiter.requestCooldown(actor.principal);
+        if (wait > 0)
+          throw new WireFailure(
+            ErrorCode.RateLimited,
+            `a withdrawn request can be made again in ${Math.ceil(wait / 1000)} s`,
+          );
+      }
       service.execute(actor, { type: event, ...(payload as object) } as Command);
+      if (event === 'floor:withdraw' && actor.role === 'site') limiter.withdrew(actor.principal);
     });
   }
 
   socket.on('disconnect', (reason) => {
+    cancelExpiry();
     if (!socket.data.joined) return;
-    deps.media().removePeer(session.id);
-    if (sessions.detach(session)) {
-      ctx.announce(site.code);
-      if (!sessions.siteConnected(site.code) && actor.role === 'site') {
-        service.observe({ type: 'site:disconnected', siteCode: site.code });
+    try {
+      deps.media().removePeer(session.id);
+    } catch (e) {
+      log.error('removing a peer from the media failed', { principal: actor.principal, error: e });
+    }
+    try {
+      if (sessions.detach(session)) {
+        ctx.announce(site.code);
+        if (!sessions.siteConnected(site.code) && actor.role === 'site') {
+          service.observe({ type: 'site:disconnected', siteCode: site.code });
+        }
       }
+    } catch (e) {
+      log.error('recording a departure failed', { principal: actor.principal, error: e });
     }
     log.info('left', { principal: actor.principal, reason });
   });

@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ConferenceState, MinuteEntry } from '../core/model';
-import type { ConferenceStore, Stored } from './store';
+import type { ConferenceStore, CredentialStore, Stored } from './store';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 interface MinuteRow {
   seq: number;
@@ -20,14 +20,20 @@ interface MinuteRow {
   data: string;
 }
 
-export class SqliteStore implements ConferenceStore {
+export class SqliteStore implements ConferenceStore, CredentialStore {
   readonly #db: Database.Database;
   readonly #upsert: Database.Statement;
   readonly #append: Database.Statement;
   readonly #commit: (state: ConferenceState, minutes: MinuteEntry[]) => void;
 
   constructor(file: string) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // Private to the server's user: the directory 0700, the database 0600 (SQLite gives its WAL
+    // and shared-memory files the database file's mode).
+    const dir = path.dirname(file);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+    fs.chmodSync(file, 0o600);
     this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a commit is in the WAL before it returns, so it survives a crash of the
@@ -78,6 +84,40 @@ export class SqliteStore implements ConferenceStore {
         PRAGMA user_version = 1;
       `);
     }
+    if (version < 2) {
+      this.#db.exec(`
+        CREATE TABLE credential (
+          principal TEXT PRIMARY KEY, generation INTEGER NOT NULL, reissued_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        PRAGMA user_version = 2;
+      `);
+    }
+  }
+
+  credentialGenerations(): Map<string, number> {
+    const rows = this.#db.prepare('SELECT principal, generation FROM credential').all() as {
+      principal: string;
+      generation: number;
+    }[];
+    return new Map(rows.map((r) => [r.principal, r.generation]));
+  }
+
+  bumpCredential(principal: string, at: number): number {
+    const row = this.#db
+      .prepare(
+        `INSERT INTO credential (principal, generation, reissued_at) VALUES (?, 1, ?)
+         ON CONFLICT(principal) DO UPDATE SET generation = generation + 1, reissued_at = excluded.reissued_at
+         RETURNING generation`,
+      )
+      .get(principal, at) as { generation: number };
+    return row.generation;
+  }
+
+  minutesCount(id: string): number {
+    const row = this.#db.prepare('SELECT COUNT(*) AS n FROM minutes WHERE conference_id = ?').get(id) as {
+      n: number;
+    };
+    return row.n;
   }
 
   load(id: string): Stored | null {
