@@ -10,7 +10,9 @@ COPY scripts ./scripts
 # else built from mediasoup's sources against Debian's libraries).
 RUN node scripts/setup.mjs run
 COPY . .
-RUN npm run build && npm prune --omit=dev \
+# NODE_ENV=production for the build only (npm ci above needs the dev dependencies): no client
+# source maps in the image.
+RUN NODE_ENV=production npm run build && npm prune --omit=dev \
  && cp "$(find /cache -name mediasoup-worker -type f | head -n 1)" /app/mediasoup-worker
 
 FROM node:20-bookworm-slim
@@ -26,8 +28,11 @@ COPY --from=build /app/mediasoup-worker ./bin/mediasoup-worker
 ENV NODE_ENV=production \
     MEDIASOUP_WORKER_BIN=/app/bin/mediasoup-worker \
     HOINGHI_DATA_DIR=/data
+# The server runs as the image's unprivileged "node" user; /data is its own, private to it.
+RUN mkdir -p /data && chown node:node /data && chmod 0700 /data
 VOLUME ["/data"]
 # HTTP (put a TLS proxy in front), and the RTC port: UDP and TCP (one per worker: 40000, 40001, …).
 EXPOSE 3000/tcp 40000/udp 40000/tcp 40001/udp 40001/tcp
 STOPSIGNAL SIGTERM
+USER node
 CMD ["node", "dist/server/src/main.js"]
