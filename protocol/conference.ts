@@ -74,6 +74,11 @@ export interface ConferenceState {
   phase: Phase;
   /** The principal holding the chair (a chair or co-chair credential). */
   chairHolder: string;
+  /**
+   * Who may hold the chair: `chair:handover` to anyone else is refused. Set at creation;
+   * absent in states stored by older versions, which mean the chair and the co-chair.
+   */
+  chairEligible?: string[];
   sites: SiteState[];
   queue: FloorRequest[];
   onAir: OnAir | null;

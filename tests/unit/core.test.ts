@@ -3,7 +3,14 @@
  * throw a typed CoreError and leave the state exactly as it was.
  */
 import type { Command } from '../../server/src/core/commands';
-import { createConference, execute, nextDeadline, observe, tick } from '../../server/src/core/conference';
+import {
+  type ConferenceInit,
+  createConference,
+  execute,
+  nextDeadline,
+  observe,
+  tick,
+} from '../../server/src/core/conference';
 import { CoreError } from '../../server/src/core/errors';
 import type { Actor, ConferenceState, FloorSettings, MinuteEntry } from '../../server/src/core/model';
 
@@ -19,19 +26,21 @@ const A = siteActor('a');
 const B = siteActor('b');
 const C = siteActor('c');
 
+const INIT: ConferenceInit = {
+  id: 'conf',
+  title: 'Hội nghị',
+  chair: 'chair',
+  settings: SETTINGS,
+  sites: [
+    { code: 'tw', name: 'Trung ương', kind: 'central' },
+    { code: 'a', name: 'Hà Nội', kind: 'city' },
+    { code: 'b', name: 'Huế', kind: 'city' },
+    { code: 'c', name: 'Cà Mau', kind: 'province' },
+  ],
+};
+
 function fresh(settings: Partial<FloorSettings> = {}): ConferenceState {
-  return createConference({
-    id: 'conf',
-    title: 'Hội nghị',
-    chair: 'chair',
-    settings: { ...SETTINGS, ...settings },
-    sites: [
-      { code: 'tw', name: 'Trung ương', kind: 'central' },
-      { code: 'a', name: 'Hà Nội', kind: 'city' },
-      { code: 'b', name: 'Huế', kind: 'city' },
-      { code: 'c', name: 'Cà Mau', kind: 'province' },
-    ],
-  });
+  return createConference({ ...INIT, settings: { ...SETTINGS, ...settings } });
 }
 
 /** A small driver: keeps state and minutes, advances a fake clock. */
@@ -151,6 +160,44 @@ describe('roles and the chair', () => {
     r.fails(A, { type: 'chair:handover', to: 'a' }, 'forbidden');
     r.fails(wall, { type: 'chair:handover', to: 'wall' }, 'forbidden');
     r.do(operator, { type: 'chair:handover', to: 'cochair' });
+    expect(r.state.chairHolder).toBe('cochair');
+  });
+
+  it('the chair goes only to the chair or the co-chair: anyone else is refused, nothing changes', () => {
+    const r = inSession();
+    const minutes = r.minutes.length;
+    for (const to of ['operator', 'wall', 'a', 'tw', 'mallory', '']) {
+      r.fails(chair, { type: 'chair:handover', to }, 'forbidden');
+      r.fails(operator, { type: 'chair:handover', to }, 'forbidden');
+    }
+    expect(r.state.chairHolder).toBe('chair');
+    expect(r.minutes).toHaveLength(minutes);
+    r.do(chair, { type: 'chair:handover', to: 'cochair' }).do(cochair, {
+      type: 'chair:handover',
+      to: 'chair',
+    });
+    expect(r.state.chairHolder).toBe('chair');
+    expect(r.minutes.slice(minutes).map((m) => m.data)).toEqual([
+      { from: 'chair', to: 'cochair' },
+      { from: 'cochair', to: 'chair' },
+    ]);
+  });
+
+  it('who may hold the chair is set at creation: by default the first chair and the co-chair', () => {
+    expect(fresh().chairEligible).toEqual(['chair', 'cochair']);
+    const custom = createConference({ ...INIT, chair: 'chair-1', chairEligible: ['chair-1', 'chair-2'] });
+    const r = new Run(custom).do({ ...chair, principal: 'chair-1' }, { type: 'conference:open' });
+    r.fails({ ...chair, principal: 'chair-1' }, { type: 'chair:handover', to: 'cochair' }, 'forbidden');
+    r.do({ ...chair, principal: 'chair-1' }, { type: 'chair:handover', to: 'chair-2' });
+    expect(r.state.chairHolder).toBe('chair-2');
+  });
+
+  it('a state stored by an older version (no chairEligible) allows the chair and the co-chair only', () => {
+    const { chairEligible: _e, ...old } = inSession().state;
+    const r = new Run(old as ConferenceState);
+    r.fails(chair, { type: 'chair:handover', to: 'operator' }, 'forbidden');
+    r.fails(chair, { type: 'chair:handover', to: 'mallory' }, 'forbidden');
+    r.do(chair, { type: 'chair:handover', to: 'cochair' });
     expect(r.state.chairHolder).toBe('cochair');
   });
 

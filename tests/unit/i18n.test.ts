@@ -60,13 +60,14 @@ describe('locale files', () => {
     ['state', ['connecting', 'joining', 'connected', 'reconnecting', 'refused', 'closed']],
     ['layout', ['speaker', 'speaker_presentation', 'presentation', 'grid']],
     ['rollcall', ['unknown', 'present', 'absent']],
-    ['reason', ['replaced', 'server-shutdown', 'media-restart']],
+    ['reason', ['replaced', 'server-shutdown', 'media-restart', 'expired', 'revoked']],
     [
       'error',
       [
         'AUTH_REQUIRED',
         'AUTH_INVALID_TOKEN',
         'AUTH_EXPIRED',
+        'AUTH_REVOKED',
         'FORBIDDEN',
         'WRONG_STATE',
         'BAD_REQUEST',

@@ -3,8 +3,8 @@
  * call its intent methods and listen to its events; they never touch the wire.
  *
  * Connection states change in one place (`#setState`). After a drop the client
- * reconnects and joins again on its own; a refused credential or a replaced session
- * ends it for good.
+ * reconnects and joins again on its own; a refused credential (missing, invalid, expired,
+ * revoked) or a session closed as replaced, expired or revoked ends it for good (./terminal.ts).
  */
 import { Device } from 'mediasoup-client';
 import type { types as ms } from 'mediasoup-client';
@@ -26,6 +26,7 @@ import type {
 } from '../../../protocol/events';
 import type { ConferenceState } from '../../../protocol/conference';
 import { Emitter } from './Emitter';
+import { isTerminalCode, isTerminalReason } from './terminal';
 
 export type ConnectionState = 'connecting' | 'joining' | 'connected' | 'reconnecting' | 'refused' | 'closed';
 
@@ -92,7 +93,6 @@ export class RequestError extends Error {
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
-const TERMINAL_CODES = new Set(['AUTH_REQUIRED', 'AUTH_INVALID_TOKEN']);
 
 /** VP8 simulcast: the wall takes the lowest layer, the programme the highest. */
 const QUALITY = {
@@ -183,20 +183,31 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     });
     socket.on('connect_error', (err: Error & { data?: ConnectErrorData }) => {
       const code = err.data?.code;
-      if (code && TERMINAL_CODES.has(code)) {
+      if (isTerminalCode(code)) {
         socket.disconnect();
         this.#setState('refused', { code });
-      } else {
-        this.#setState('reconnecting');
+        return;
+      }
+      this.#setState('reconnecting');
+      // Refused by the server's handshake check (too many connections on this link, a server
+      // error): socket.io does not retry those by itself. Try again when the server says, with jitter.
+      if (!socket.active) {
+        const wait = (err.data?.retryAfterMs ?? 2000) + Math.floor(Math.random() * 1000);
+        setTimeout(() => {
+          if (this.#state === 'reconnecting' && !socket.connected) socket.connect();
+        }, wait);
       }
     });
     socket.on('disconnect', (reason) => {
       this.#dropMedia();
-      if (this.#closeReason === 'replaced') {
-        this.#setState('closed', { reason: 'replaced' });
+      const closeReason = this.#closeReason;
+      if (closeReason && isTerminalReason(closeReason)) {
+        // No reconnecting, not even by socket.io's own manager after a transport close.
+        socket.disconnect();
+        this.#setState('closed', { reason: closeReason });
         return;
       }
-      if (this.#state === 'closed') return;
+      if (this.#state === 'closed' || this.#state === 'refused') return;
       this.#setState('reconnecting', this.#closeReason ? { reason: this.#closeReason } : {});
       // socket.io does not reconnect after a server-side disconnect: do it ourselves.
       if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1000);
@@ -349,10 +360,17 @@ export class ConferenceClient extends Emitter<ClientEvents> {
       await this.#publish();
     } catch (e) {
       const error = e instanceof RequestError ? e.error : { code: 'INTERNAL' as const, message: String(e) };
+      if (isTerminalCode(error.code)) {
+        // The credential expired or was revoked while connecting: rejoining cannot help.
+        this.#setState('refused', { code: error.code });
+        this.#socket?.disconnect();
+        return;
+      }
       this.emit('error', error);
       // A join that failed half-way is retried from scratch by reconnecting.
       this.#socket?.disconnect();
-      if (this.#state !== 'closed') setTimeout(() => this.#socket?.connect(), 2000);
+      if (this.#state !== 'closed' && this.#state !== 'refused')
+        setTimeout(() => this.#socket?.connect(), 2000);
     }
   }
 

@@ -28,7 +28,17 @@ export interface ConferenceInit {
   sites: Omit<SiteState, 'rollCall'>[];
   /** The principal that holds the chair at the start. */
   chair: string;
+  /** Who may hold the chair (handover targets); default: the chair and the co-chair. */
+  chairEligible?: string[];
   settings: FloorSettings;
+}
+
+/** The central people who may hold the chair, for states stored before `chairEligible` existed. */
+export const DEFAULT_CHAIR_ELIGIBLE: readonly string[] = ['chair', 'cochair'];
+
+/** Who may hold the chair in this state (older stored states lack the field). */
+export function chairEligible(s: ConferenceState): readonly string[] {
+  return s.chairEligible ?? DEFAULT_CHAIR_ELIGIBLE;
 }
 
 export function createConference(init: ConferenceInit): ConferenceState {
@@ -37,6 +47,7 @@ export function createConference(init: ConferenceInit): ConferenceState {
     title: init.title,
     phase: 'scheduled',
     chairHolder: init.chair,
+    chairEligible: [...new Set(init.chairEligible ?? [init.chair, 'cochair'])],
     sites: init.sites.map((s) => ({ ...s, rollCall: 'unknown' })),
     queue: [],
     onAir: null,
@@ -167,6 +178,9 @@ const HANDLERS: Handlers = {
 
   'chair:handover': (d, { to }, a) => {
     requireChairOrOperator(d.s, a);
+    if (!chairEligible(d.s).includes(to)) {
+      throw forbidden(`the chair may be handed only to ${chairEligible(d.s).join(' or ')}`);
+    }
     if (to === d.s.chairHolder) throw wrongState('that person already holds the chair');
     const from = d.s.chairHolder;
     d.s.chairHolder = to;
