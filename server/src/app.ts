@@ -25,6 +25,7 @@ import { createLogger } from './logger';
 import { ConferenceMedia } from './media/ConferenceMedia';
 import { WorkerPool } from './media/WorkerPool';
 import { type Clock, ConferenceService, systemClock } from './service/ConferenceService';
+import { boundedParser } from './signaling/boundedParser';
 import { type IoServer, type Signaling, attachSignaling } from './signaling/signaling';
 import { SqliteStore } from './store/SqliteStore';
 
@@ -193,6 +194,8 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     serveClient: false,
     // WebSocket only: no long-polling sessions to hold open, no HTTP upgrade path to abuse.
     transports: ['websocket'],
+    // At most 3 arguments in a packet: socket.io spreads them onto the stack (boundedParser.ts).
+    parser: boundedParser,
     maxHttpBufferSize: 256 * 1024,
     pingInterval: 5000,
     pingTimeout: 5000,

@@ -20,6 +20,8 @@ export interface FloodFigures {
 export interface LinkFlood {
   /** Sockets the server let in at the start. */
   readonly admitted: number;
+  /** Resolves when the server first cuts a flooding socket off. */
+  readonly firstCut: Promise<void>;
   stop(): Promise<FloodFigures>;
 }
 
@@ -44,10 +46,16 @@ export async function floodOneLink(
   let reconnects = 0;
   let reconnectsRefused = 0;
   const open = new Set<TestSocket>();
+  let onCut: () => void = () => undefined;
+  const firstCut = new Promise<void>((resolve) => {
+    onCut = resolve;
+  });
   const watch = (s: TestSocket) => {
     open.add(s);
     s.on('disconnect', (reason) => {
-      if (reason === 'io server disconnect') cuts += 1;
+      if (reason !== 'io server disconnect') return;
+      cuts += 1;
+      onCut();
     });
     return s;
   };
@@ -86,6 +94,7 @@ export async function floodOneLink(
   const floods = inside.map((s) => flood(s));
   return {
     admitted: inside.length,
+    firstCut,
     async stop() {
       flooding = false;
       for (const s of open) s.close();

@@ -19,9 +19,12 @@ export interface RawSocket {
   readonly connected: Promise<{ ok: true } | { ok: false; code: string; message: string }>;
   /** Sends `42<id>["event",<payloadText>]` and resolves with the answer (payloadText is raw JSON text). */
   request(event: string, payloadText: string, timeoutMs?: number): Promise<RawAck>;
+  /** Sends a frame as it is (an engine.io message: "4" is prepended). */
+  sendRaw(socketIoPacket: string): void;
   /** Events the server pushed (name only). */
   pushed: string[];
   closed: Promise<void>;
+  isClosed(): boolean;
   close(): void;
 }
 
@@ -86,6 +89,8 @@ export function rawConnect(url: string, authText: string): RawSocket {
         ws.send(`42${id}[${JSON.stringify(event)},${payloadText}]`);
       });
     },
+    sendRaw: (packet) => ws.send(`4${packet}`),
+    isClosed: () => ws.readyState !== WebSocket.OPEN,
     close: () => ws.close(),
   };
 }

@@ -58,6 +58,9 @@ it('a reconcile that throws: the grant is acknowledged, reaches everyone, and th
       missing: liveMics,
     },
   );
+  // The pass that threw was the grant's own, and a later pass brought the media in line.
+  expect(enforce.mock.calls[0]?.[0].onAir?.siteCode).toBe('ha-noi');
+  expect(enforce.mock.results[0]?.type).toBe('throw');
   expect(enforce.mock.calls.length).toBeGreaterThanOrEqual(2);
   enforce.mockRestore();
   expect(server.app.service.state.onAir?.siteCode).toBe('ha-noi');

@@ -47,6 +47,28 @@ describe('CredentialLimiter', () => {
     expect(verdicts[verdicts.length - 1]).toBe('cut');
   });
 
+  it('cuts, within a minute, a credential sending at twice its rate', () => {
+    const l = limiter();
+    let verdict: string = 'ok';
+    let ms = 0;
+    // 20 events a second against a rate of 10: half are refused, and strikes refill slowly.
+    for (; ms < 60_000 && verdict !== 'cut'; ms += 50) {
+      now += 50;
+      verdict = l.allow('ha-noi');
+    }
+    expect(verdict).toBe('cut');
+    expect(ms).toBeLessThan(60_000);
+  });
+
+  it('logs a refused connection of a credential at most once every 10 s', () => {
+    const l = limiter();
+    expect(l.logRefusal('ha-noi')).toBe(true);
+    expect(l.logRefusal('ha-noi')).toBe(false);
+    expect(l.logRefusal('da-nang')).toBe(true);
+    now += 10_000;
+    expect(l.logRefusal('ha-noi')).toBe(true);
+  });
+
   it('caps the sockets open at once on one credential', () => {
     const l = limiter();
     expect(l.admit('ha-noi', 3)).toEqual({ ok: true });

@@ -128,6 +128,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   readonly #opts: ClientOptions;
   #socket?: Socket_;
   #state: ConnectionState = 'connecting';
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #device?: Device;
   #sendTransport?: ms.Transport;
   #recvTransport?: ms.Transport;
@@ -178,6 +179,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     });
     this.#socket = socket;
     socket.on('connect', () => {
+      clearTimeout(this.#reconnectTimer);
       mark('connected');
       void this.#join();
     });
@@ -191,12 +193,8 @@ export class ConferenceClient extends Emitter<ClientEvents> {
       this.#setState('reconnecting');
       // Refused by the server's handshake check (too many connections on this link, a server
       // error): socket.io does not retry those by itself. Try again when the server says, with jitter.
-      if (!socket.active) {
-        const wait = (err.data?.retryAfterMs ?? 2000) + Math.floor(Math.random() * 1000);
-        setTimeout(() => {
-          if (this.#state === 'reconnecting' && !socket.connected) socket.connect();
-        }, wait);
-      }
+      if (!socket.active)
+        this.#reconnectLater((err.data?.retryAfterMs ?? 2000) + Math.floor(Math.random() * 1000));
     });
     socket.on('disconnect', (reason) => {
       this.#dropMedia();
@@ -210,7 +208,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
       if (this.#state === 'closed' || this.#state === 'refused') return;
       this.#setState('reconnecting', this.#closeReason ? { reason: this.#closeReason } : {});
       // socket.io does not reconnect after a server-side disconnect: do it ourselves.
-      if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1000);
+      if (reason === 'io server disconnect') this.#reconnectLater(1000);
     });
     socket.on('session:closed', ({ reason }) => {
       this.#closeReason = reason;
@@ -226,6 +224,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   }
 
   stop(): void {
+    clearTimeout(this.#reconnectTimer);
     this.#setState('closed');
     this.#socket?.disconnect();
     this.#dropMedia();
@@ -369,9 +368,21 @@ export class ConferenceClient extends Emitter<ClientEvents> {
       this.emit('error', error);
       // A join that failed half-way is retried from scratch by reconnecting.
       this.#socket?.disconnect();
-      if (this.#state !== 'closed' && this.#state !== 'refused')
-        setTimeout(() => this.#socket?.connect(), 2000);
+      this.#reconnectLater(2000);
     }
+  }
+
+  /**
+   * The one pending reconnection (a later call replaces an earlier one): never two CONNECTs at
+   * once, never after stop() or a terminal refusal, never while socket.io is already at it.
+   */
+  #reconnectLater(ms: number): void {
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = setTimeout(() => {
+      const socket = this.#socket;
+      if (!socket || socket.active || this.#state === 'closed' || this.#state === 'refused') return;
+      socket.connect();
+    }, ms);
   }
 
   async #preloadDevice(): Promise<{ device: Device; capsKey: string } | undefined> {

@@ -63,7 +63,8 @@ function render(): void {
         el(
           'td',
           {},
-          s.code === self
+          // The central bridge's row has no link of its own (its people each have theirs).
+          s.code === self || s.kind === 'central'
             ? ''
             : el(
                 'button',

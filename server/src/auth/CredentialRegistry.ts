@@ -3,7 +3,10 @@
  * console, or `npm run links -- --reissue CODE` while the server runs or not) raises the stored
  * generation; older links are refused from then on, and sessions opened with them are cut.
  */
+import { createLogger } from '../logger';
 import type { CredentialStore } from '../store/store';
+
+const log = createLogger('credentials');
 
 export class CredentialRegistry {
   readonly #store: CredentialStore;
@@ -39,6 +42,12 @@ export class CredentialRegistry {
 
   #set(principal: string, g: number): void {
     this.#generations.set(principal, g);
-    for (const fn of this.#listeners) fn(principal, g);
+    for (const fn of this.#listeners) {
+      try {
+        fn(principal, g);
+      } catch (e) {
+        log.error('closing the sessions of a revoked link failed', { principal, error: e });
+      }
+    }
   }
 }

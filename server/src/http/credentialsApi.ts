@@ -4,6 +4,8 @@
  *
  *   POST /api/credentials/:principal/reissue   Authorization: Bearer <chair or operator credential>
  *   → 200 { link }  |  401, 403, 404, 409 { error: { code, message } }
+ *
+ * The chair reissues anyone's but its own; the operator anyone's but its own and the chair's.
  */
 import express from 'express';
 import type { JoinLink } from '../app';
@@ -37,6 +39,15 @@ export function credentialsApi(deps: CredentialsApiDeps): express.Router {
       return void error(res, 404, 'NOT_FOUND', 'no link is issued for that name');
     if (principal === v.actor.principal)
       return void error(res, 409, 'WRONG_STATE', 'you cannot reissue your own link from your own session');
+    // A leaked operator link must not be able to lock the chair out: the chair's link is
+    // reissued on the server (npm run links -- --reissue chair), not by the operator.
+    if (principal === 'chair')
+      return void error(
+        res,
+        403,
+        'FORBIDDEN',
+        "the chair's link is reissued on the server: npm run links -- --reissue chair",
+      );
     const link = deps.reissue(principal);
     log.info('link reissued', { principal, by: v.actor.principal });
     res.set('Cache-Control', 'no-store').json({ link });

@@ -119,8 +119,23 @@ export class ConferenceService extends EventEmitter<ServiceEvents> {
     // Stored before anyone hears of it: a crash after this line loses nothing acknowledged.
     this.#store.commit(out.state, out.minutes);
     this.#state = out.state;
-    this.#arm();
+    // From here on the change stands: arming the next deadline must not keep it from anyone.
+    try {
+      this.#arm();
+    } catch (e) {
+      log.error('arming the next deadline failed; retrying in 1 s', { error: e });
+      this.#retryTick();
+    }
     this.#notify(out.state, out.minutes);
+  }
+
+  #retryTick(): void {
+    try {
+      this.#cancelTimer?.();
+      this.#cancelTimer = this.#clock.setTimer(this.#clock.now() + 1000, () => this.#onTick());
+    } catch (e) {
+      log.error('cannot set a timer', { error: e });
+    }
   }
 
   /**
@@ -144,11 +159,10 @@ export class ConferenceService extends EventEmitter<ServiceEvents> {
       this.#apply(tick(this.#state, this.#clock.now()));
       this.#arm();
     } catch (e) {
-      // A bug in the core or a failed commit: nothing was applied. Try again shortly rather than
-      // stop the process or forget the deadline.
+      // A bug in the core, a failed commit (nothing applied) or a failed arm (applied and told):
+      // try again shortly rather than stop the process or forget the deadline.
       log.error('deadline processing failed; retrying in 1 s', { error: e });
-      this.#cancelTimer?.();
-      this.#cancelTimer = this.#clock.setTimer(this.#clock.now() + 1000, () => this.#onTick());
+      this.#retryTick();
     }
   }
 

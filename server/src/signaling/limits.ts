@@ -59,6 +59,7 @@ interface Entry {
   strikes: TokenBucket;
   connects: TokenBucket;
   cooldownUntil: number;
+  refusalLoggedAt: number;
 }
 
 export type AdmitVerdict = { ok: true } | { ok: false; retryAfterMs: number; message: string };
@@ -79,9 +80,12 @@ export class CredentialLimiter {
       const l = this.limits;
       e = {
         events: new TokenBucket(l.ratePerSec, l.burst, now),
-        strikes: new TokenBucket(l.ratePerSec, l.burst * FLOOD_BURSTS, now),
+        // Refilled ten times slower than events: a link sending at even twice its rate is cut
+        // within a minute or so, one at many times its rate at once.
+        strikes: new TokenBucket(l.ratePerSec / 10, l.burst * FLOOD_BURSTS, now),
         connects: new TokenBucket(l.connectPerMin / 60, l.connectBurst, now),
         cooldownUntil: 0,
+        refusalLoggedAt: Number.NEGATIVE_INFINITY,
       };
       this.#entries.set(principal, e);
     }
@@ -118,6 +122,15 @@ export class CredentialLimiter {
   /** Milliseconds this credential must still wait before requesting the floor again (0: it may). */
   requestCooldown(principal: string): number {
     return Math.max(0, (this.#entries.get(principal)?.cooldownUntil ?? 0) - this.now());
+  }
+
+  /** Whether to log a refused connection of this credential: at most once every 10 s. */
+  logRefusal(principal: string): boolean {
+    const e = this.#entry(principal);
+    const now = this.now();
+    if (now - e.refusalLoggedAt < 10_000) return false;
+    e.refusalLoggedAt = now;
+    return true;
   }
 
   /** A withdrawal starts the cooldown. */

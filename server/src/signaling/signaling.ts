@@ -35,7 +35,7 @@ import type { Roster } from '../core/roster';
 import { createLogger } from '../logger';
 import { type ConferenceMedia, MediaRequestError } from '../media/ConferenceMedia';
 import type { ConferenceService } from '../service/ConferenceService';
-import { type CredentialLimits, CredentialLimiter } from './limits';
+import { type CredentialLimits, CredentialLimiter, TokenBucket } from './limits';
 import { type SessionHandle, Sessions } from './Sessions';
 
 const log = createLogger('signaling');
@@ -93,8 +93,11 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
   const { service, roster } = deps;
 
   const limiter = new CredentialLimiter(deps.limits);
+  // Sockets past the handshake check but not yet connected (socket.io connects them on the next
+  // tick): several CONNECT packets in one read must not all slip under the cap.
+  const admitting = new Map<string, number>();
   const openSockets = (principal: string) => {
-    let n = 0;
+    let n = admitting.get(principal) ?? 0;
     for (const sk of io.of('/').sockets.values()) if (sk.data.actor?.principal === principal) n += 1;
     return n;
   };
@@ -104,6 +107,9 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
       const err = new Error(message) as Error & { data: ConnectErrorData };
       err.data = retryAfterMs === undefined ? { code } : { code, retryAfterMs };
       next(err);
+      // One handshake per connection: once the refusal is written, close it, so that a client
+      // cannot try CONNECT after CONNECT on one connection (socket.io's client closes it anyway).
+      setImmediate(() => socket.conn.close());
     };
     try {
       const auth: unknown = socket.handshake.auth;
@@ -121,11 +127,19 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
         }[v.code];
         return refuse(v.code, message);
       }
-      const admitted = limiter.admit(v.actor.principal, openSockets(v.actor.principal));
+      const principal = v.actor.principal;
+      const admitted = limiter.admit(principal, openSockets(principal));
       if (!admitted.ok) {
-        log.warn('connection refused', { principal: v.actor.principal, why: admitted.message });
+        if (limiter.logRefusal(principal))
+          log.warn('connection refused', { principal, why: admitted.message });
         return refuse(ErrorCode.RateLimited, admitted.message, admitted.retryAfterMs);
       }
+      admitting.set(principal, (admitting.get(principal) ?? 0) + 1);
+      setImmediate(() => {
+        const n = (admitting.get(principal) ?? 1) - 1;
+        if (n > 0) admitting.set(principal, n);
+        else admitting.delete(principal);
+      });
       socket.data.actor = v.actor;
       socket.data.expiresAt = v.expiresAt;
       socket.data.generation = v.generation;
@@ -307,12 +321,28 @@ function onConnection(
     });
   };
 
+  // Acknowledgements (answers to our consumer offers) are not events and pass no handler of
+  // ours: metered here, per socket, at four times the event rate. A socket sending them far
+  // past that is cut. (Events, known or not, are metered per credential by allow().)
+  const acks = new TokenBucket(deps.limits.ratePerSec * 4, deps.limits.burst * 4, Date.now());
+  socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
+    if (packet.type !== 'message' || typeof packet.data !== 'string') return;
+    const kind = packet.data[0];
+    if ((kind !== '3' && kind !== '6') || cut || acks.take(Date.now())) return;
+    cut = true;
+    log.warn('acknowledgements far past the rate limit: disconnecting the socket', {
+      principal: actor.principal,
+    });
+    socket.disconnect(true);
+  });
+
   socket.onAny((event: string, ...args: unknown[]) => {
     try {
       if (KNOWN_EVENTS.has(event)) return;
+      // Unknown events cost from the budget whether or not they ask for an answer.
+      const allowed = allow();
       const ack = args[args.length - 1];
       if (typeof ack !== 'function') return;
-      const allowed = allow();
       if (cut) return;
       const code = allowed ? ErrorCode.UnknownEvent : ErrorCode.RateLimited;
       (ack as (r: Ack<never>) => void)({

@@ -85,11 +85,14 @@ export class SqliteStore implements ConferenceStore, CredentialStore {
       `);
     }
     if (version < 2) {
+      // One transaction, and idempotent: the server and the links CLI may open the file at once.
       this.#db.exec(`
-        CREATE TABLE credential (
+        BEGIN IMMEDIATE;
+        CREATE TABLE IF NOT EXISTS credential (
           principal TEXT PRIMARY KEY, generation INTEGER NOT NULL, reissued_at INTEGER NOT NULL
         ) WITHOUT ROWID;
         PRAGMA user_version = 2;
+        COMMIT;
       `);
     }
   }
