@@ -23,6 +23,7 @@ import { credentialsApi } from './http/credentialsApi';
 import { createHttpApp } from './http/httpApp';
 import { createLogger } from './logger';
 import { ConferenceMedia } from './media/ConferenceMedia';
+import { UdpMonitor } from './media/udpHealth';
 import { WorkerPool } from './media/WorkerPool';
 import { type Clock, ConferenceService, systemClock } from './service/ConferenceService';
 import { boundedParser } from './signaling/boundedParser';
@@ -147,6 +148,11 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     throw e;
   }
   let stopping = false;
+  const udp = new UdpMonitor({
+    workers: () => pool.entries().map((e) => ({ index: e.index, pid: e.worker.pid, udpPort: e.udpPort })),
+    warn: (msg, fields) => log.warn(msg, fields),
+  });
+  udp.start();
   const media = await ConferenceMedia.create(pool, service.state);
   const baseUrl = () => {
     const addr = httpServer.address() as AddressInfo | null;
@@ -174,6 +180,7 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     state: () => service.state,
     minutes: () => service.minutes(),
     minutesCount: () => service.minutesCount(),
+    mediaHealth: () => udp.sample(true),
     timezone: config.conference.timezone,
   });
   app.use(
@@ -232,6 +239,7 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     httpServer.listen(config.http.port, config.http.host, () => resolve());
   }).catch((e: Error) => {
     clearInterval(refresher);
+    udp.stop();
     pool.close();
     service.stop();
     store.close();
@@ -254,6 +262,7 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
       if (stopping) return;
       stopping = true;
       clearInterval(refresher);
+      udp.stop();
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       signaling.closeAll('server-shutdown');
       io.disconnectSockets(true);

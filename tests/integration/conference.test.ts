@@ -200,6 +200,20 @@ describe('minutes export', () => {
     expect(en).toContain('"No.","Time","Event","Site","By","Details","Event code"');
   });
 
+  it("the media sockets' health: each worker's UDP port with the kernel's queue and drop counters", async () => {
+    const res = await get('/api/health', server.token('operator'));
+    expect(res.status).toBe(200);
+    const { media } = (await res.json()) as {
+      media: { sockets: { worker: number; port: number; drops: number }[]; dropsSinceStart: number };
+    };
+    const ports = server.app.pool.entries().map((e) => e.udpPort);
+    expect(ports.every((p) => p > 0)).toBe(true);
+    expect(media.sockets.map((s) => s.port)).toEqual(ports);
+    for (const s of media.sockets) expect(s.drops).toBeGreaterThanOrEqual(0);
+    expect(media.dropsSinceStart).toBeGreaterThanOrEqual(0);
+    expect((await get('/api/health', server.token('ha-noi'))).status).toBe(403);
+  });
+
   it('refuses sites, the wall and anonymous callers', async () => {
     expect((await get('/api/minutes.csv')).status).toBe(401);
     expect((await get('/api/minutes.json', 'garbage')).status).toBe(401);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { ENV_KEYS } from '../../server/src/config/config';
+import { RECOMMENDED_RMEM } from '../../server/src/media/udpHealth';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -159,6 +160,21 @@ describe('deploy/hoinghi.service', () => {
     expect(one('ProtectSystem')).toBe('strict');
     expect(one('ProtectHome')).toBe('yes');
     expect(one('PrivateTmp')).toBe('yes');
+  });
+
+  it("raises the media sockets' receive buffer before each start, from a file in the repository", () => {
+    const pre = one('ExecStartPre') as string;
+    const m = /^-\+\/usr\/sbin\/sysctl -q -p \/opt\/hoinghi\/(deploy\/[\w.-]+\.conf)$/.exec(pre);
+    expect(m).not.toBeNull();
+    const conf = fs.readFileSync(path.join(ROOT, (m as RegExpExecArray)[1] as string), 'utf8');
+    const settings = Object.fromEntries(
+      conf
+        .split('\n')
+        .filter((l) => l.trim() && !l.trim().startsWith('#'))
+        .map((l) => l.split('=').map((x) => x.trim()) as [string, string]),
+    );
+    expect(Number(settings['net.core.rmem_default'])).toBeGreaterThanOrEqual(RECOMMENDED_RMEM);
+    expect(Number(settings['net.core.rmem_max'])).toBeGreaterThanOrEqual(RECOMMENDED_RMEM);
   });
 
   it('stops gracefully with SIGTERM, as the server expects', () => {

@@ -16,6 +16,8 @@ export interface HttpDeps {
   minutes: () => MinuteEntry[];
   /** How many minutes lines there are, counted by the store without loading them. */
   minutesCount: () => number;
+  /** The media sockets as the kernel sees them: receive buffer, queue, drops per worker. */
+  mediaHealth?: () => unknown;
   timezone: string;
   /** Serve `*.map` files; default: not when NODE_ENV=production (the build then emits none anyway). */
   serveSourceMaps?: boolean;
@@ -108,6 +110,9 @@ export function createHttpApp(deps: HttpDeps): express.Express {
 
   app.get('/api/state', reader, (_req, res) => {
     res.json({ state: deps.state(), minutes: deps.minutesCount() });
+  });
+  app.get('/api/health', reader, (_req, res) => {
+    res.json({ media: deps.mediaHealth?.() ?? null });
   });
   app.get(['/api/minutes.json', '/api/minutes.csv'], reader, (req, res) => {
     const lang = req.query.lang === 'en' ? 'en' : 'vi';

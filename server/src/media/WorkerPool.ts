@@ -23,6 +23,8 @@ export interface PoolEntry {
   index: number;
   worker: types.Worker;
   webRtcServer: types.WebRtcServer;
+  /** The UDP port its WebRtcServer listens on (the one every hall's media arrives at). */
+  udpPort: number;
 }
 
 interface PoolEvents {
@@ -71,6 +73,11 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     return this.#entries[index];
   }
 
+  /** The live workers. */
+  entries(): PoolEntry[] {
+    return this.#entries.filter((e): e is PoolEntry => Boolean(e));
+  }
+
   async #start(index: number): Promise<PoolEntry> {
     const mediasoup = loadMediasoup();
     const worker = await mediasoup.createWorker({
@@ -92,14 +99,15 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
           `cannot open RTC port ${this.#opts.port ? this.#opts.port + index : '(any)'} on ${this.#opts.listenIp}: ${e.message}`,
         );
       });
-    const entry: PoolEntry = { index, worker, webRtcServer };
+    const dump = (await webRtcServer.dump()) as { udpSockets?: { port: number }[] };
+    const entry: PoolEntry = { index, worker, webRtcServer, udpPort: dump.udpSockets?.[0]?.port ?? 0 };
     this.#entries[index] = entry;
     worker.on('died', (err) => {
       log.error('mediasoup worker died; replacing it', { index, pid: worker.pid, error: err });
       this.#entries[index] = undefined;
       if (!this.#closed) void this.#replace(index);
     });
-    log.info('worker up', { index, pid: worker.pid });
+    log.info('worker up', { index, pid: worker.pid, udpPort: entry.udpPort });
     return entry;
   }
 
