@@ -44,7 +44,7 @@ export function checkReceiveBuffer(read: ReadFile = readText): ReceiveBufferChec
     command: ok
       ? null
       : `sysctl -w net.core.rmem_default=${RECOMMENDED_RMEM} net.core.rmem_max=${max}` +
-        ` (to keep it: echo 'net.core.rmem_default=${RECOMMENDED_RMEM}' > /etc/sysctl.d/90-hoinghi.conf)`,
+        ' (as root; to keep it across reboots: cp deploy/90-hoinghi.conf /etc/sysctl.d/ && sysctl --system)',
   };
 }
 
