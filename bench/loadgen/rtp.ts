@@ -1,0 +1,203 @@
+/**
+ * Pre-encoded media for synthetic halls: VP8 frames read from IVF files (three simulcast layers
+ * encoded once with ffmpeg, shipped in ./media), packetised per RFC 7741, and Opus silence; sent
+ * as raw RTP onto a werift DTLS transport, with the RTCP Sender Reports mediasoup needs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { type RTCDtlsTransport, RtcpSenderInfo, RtcpSrPacket, RtpHeader } from 'werift';
+
+export const EXT_MID = 1;
+export const EXT_RID = 10;
+export const URI_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+export const URI_RID = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
+
+export interface Vp8Frame {
+  key: boolean;
+  data: Buffer;
+}
+
+/**
+ * The three layers shipped with the load generator: 4 s of ffmpeg's testsrc2 at 30 fps, a
+ * keyframe every 2 s in all three (so a layer switch lands on one), encoded with
+ *   ffmpeg -f lavfi -i testsrc2=size=WxH:rate=30 -t 4 -c:v libvpx -b:v B -deadline realtime
+ *     -cpu-used 8 -g 60 -keyint_min 60 -auto-alt-ref 0 rN.ivf
+ * r0 320×180 at 150 kbit/s, r1 640×360 at 450 kbit/s, r2 1280×720 at 1,200 kbit/s.
+ */
+export const LAYER_FILES = ['r0', 'r1', 'r2'].map((rid) => ({
+  rid,
+  file: path.join(__dirname, 'media', `${rid}.ivf`),
+}));
+
+/** Reads an IVF file into its VP8 frames. */
+export function readIvf(file: string): Vp8Frame[] {
+  const buf = fs.readFileSync(file);
+  if (buf.toString('ascii', 0, 4) !== 'DKIF') throw new Error(`${file} is not an IVF file`);
+  const headerLen = buf.readUInt16LE(6);
+  const frames: Vp8Frame[] = [];
+  for (let o = headerLen; o + 12 <= buf.length;) {
+    const size = buf.readUInt32LE(o);
+    const data = buf.subarray(o + 12, o + 12 + size);
+    frames.push({ key: ((data[0] ?? 1) & 1) === 0, data });
+    o += 12 + size;
+  }
+  return frames;
+}
+
+/** The layer files are found next to the sources, or (compiled into dist/) in the project's bench/loadgen/media. */
+export function loadLayers(): { rid: string; frames: Vp8Frame[] }[] {
+  return LAYER_FILES.map(({ rid, file }) => {
+    const candidates = [
+      file,
+      path.join(__dirname, '..', '..', '..', 'bench', 'loadgen', 'media', `${rid}.ivf`),
+    ];
+    const found = candidates.find((f) => fs.existsSync(f));
+    if (!found)
+      throw new Error(`the load generator's media ${rid}.ivf is missing (${candidates.join(', ')})`);
+    return { rid, frames: readIvf(found) };
+  });
+}
+
+/** A 20 ms Opus frame of silence (CELT, as a browser sends for a quiet room). */
+export const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
+const MAX_PAYLOAD = 1100;
+
+export const randomSsrc = (): number => (Math.random() * 0xfffffff0 + 1) >>> 0;
+
+/** One RTP stream (one SSRC) of a producer: sequence, timestamp, counters, and its Sender Report. */
+export class RtpStream {
+  packets = 0;
+  bytes = 0;
+  #seq = (Math.random() * 0xffff) | 0;
+  #ts = (Math.random() * 0xffffffff) >>> 0;
+  #pictureId = (Math.random() * 0x7fff) | 0;
+  #tl0 = 0;
+  #lastWall = 0;
+  // One header per stream, changed per packet: werift's constructor is costly, and sendRtp()
+  // serialises and encrypts synchronously before its first await.
+  readonly #header: RtpHeader;
+
+  constructor(
+    readonly dtls: RTCDtlsTransport,
+    readonly ssrc: number,
+    payloadType: number,
+    mid: string,
+    readonly clockRate: number,
+    readonly rid?: string,
+  ) {
+    const extensions = [{ id: EXT_MID, payload: Buffer.from(mid, 'ascii') }];
+    if (rid) extensions.push({ id: EXT_RID, payload: Buffer.from(rid, 'ascii') });
+    this.#header = new RtpHeader({
+      payloadType,
+      ssrc,
+      extension: true,
+      extensionProfile: 0xbede,
+      extensions,
+    });
+  }
+
+  send(payload: Buffer, marker: boolean): void {
+    const h = this.#header;
+    h.sequenceNumber = this.#seq;
+    h.timestamp = this.#ts;
+    h.marker = marker;
+    this.#seq = (this.#seq + 1) & 0xffff;
+    this.packets += 1;
+    this.bytes += payload.length;
+    this.dtls.sendRtp(payload, h).catch(() => undefined);
+  }
+
+  /** One VP8 frame as packets with the extended descriptor (15-bit PictureID, TL0PICIDX). */
+  sendVp8Frame(frame: Vp8Frame): void {
+    const { data } = frame;
+    this.#pictureId = (this.#pictureId + 1) & 0x7fff;
+    this.#tl0 = (this.#tl0 + 1) & 0xff;
+    for (let off = 0, first = true; off < data.length; first = false) {
+      const len = Math.min(MAX_PAYLOAD, data.length - off);
+      const desc = Buffer.from([
+        0x80 | (first ? 0x10 : 0),
+        0xc0,
+        0x80 | (this.#pictureId >> 8),
+        this.#pictureId & 0xff,
+        this.#tl0,
+      ]);
+      off += len;
+      this.send(Buffer.concat([desc, data.subarray(off - len, off)]), off >= data.length);
+    }
+  }
+
+  advance(ticks: number): void {
+    this.#ts = (this.#ts + ticks) >>> 0;
+    this.#lastWall = performance.now();
+  }
+
+  /**
+   * The stream's RTCP Sender Report. Needed for simulcast: mediasoup's simulcast consumer moves
+   * to another spatial layer only once every layer involved has sent one.
+   */
+  senderReport(): RtcpSrPacket {
+    const nowMs = Date.now();
+    const sec = Math.floor(nowMs / 1000) + 2_208_988_800; // NTP epoch 1900
+    const frac = Math.floor(((nowMs % 1000) / 1000) * 2 ** 32);
+    const elapsed = this.#lastWall ? performance.now() - this.#lastWall : 0;
+    return new RtcpSrPacket({
+      ssrc: this.ssrc,
+      senderInfo: new RtcpSenderInfo({
+        ntpTimestamp: (BigInt(sec) << 32n) | BigInt(frac),
+        rtpTimestamp: (this.#ts + Math.round((elapsed * this.clockRate) / 1000)) >>> 0,
+        packetCount: this.packets >>> 0,
+        octetCount: this.bytes >>> 0,
+      }),
+    });
+  }
+}
+
+export function opusParameters(ssrc: number): Record<string, unknown> {
+  return {
+    mid: '0',
+    codecs: [
+      {
+        mimeType: 'audio/opus',
+        payloadType: 111,
+        clockRate: 48000,
+        channels: 2,
+        parameters: { useinbandfec: 1, usedtx: 1 },
+        rtcpFeedback: [],
+      },
+    ],
+    headerExtensions: [{ uri: URI_MID, id: EXT_MID, encrypt: false, parameters: {} }],
+    encodings: [{ ssrc, dtx: false }],
+    rtcp: { cname: `lg${ssrc}`, reducedSize: true },
+  };
+}
+
+/** VP8 with rid-based simulcast: no SSRC announced, mediasoup learns them from the mid and rid extensions. */
+export function vp8SimulcastParameters(rids: string[], cname: string): Record<string, unknown> {
+  return {
+    mid: '1',
+    codecs: [
+      {
+        mimeType: 'video/VP8',
+        payloadType: 96,
+        clockRate: 90000,
+        parameters: {},
+        rtcpFeedback: [
+          { type: 'nack' },
+          { type: 'nack', parameter: 'pli' },
+          { type: 'ccm', parameter: 'fir' },
+          { type: 'goog-remb' },
+        ],
+      },
+    ],
+    headerExtensions: [
+      { uri: URI_MID, id: EXT_MID, encrypt: false, parameters: {} },
+      { uri: URI_RID, id: EXT_RID, encrypt: false, parameters: {} },
+    ],
+    encodings: rids.map((rid, i) => ({
+      rid,
+      scaleResolutionDownBy: 2 ** (rids.length - 1 - i),
+      scalabilityMode: 'L1T1',
+    })),
+    rtcp: { cname, reducedSize: true },
+  };
+}

@@ -1,0 +1,310 @@
+/**
+ * A synthetic hall (or the chair) with real WebRTC: it joins through the real signalling with its
+ * real credential, connects each mediasoup transport with werift (ICE, DTLS, SRTP: nothing faked),
+ * publishes a microphone (Opus silence, as a hall always does) and a camera (pre-encoded VP8 in
+ * three simulcast layers, 150 / 450 / 1,200 kbit/s), accepts the server's consumer offers and
+ * counts the RTP it receives per consumer.
+ *
+ * Why werift with pre-encoded packets, not a browser engine: encoding is what costs (six Chromium
+ * senders filled this 2-core machine); a werift hall costs 3–4 % of a core at full rate, most of it
+ * sending packets. werift is used for ICE, DTLS and SRTP only: one peer connection per mediasoup
+ * transport, always the offerer with one placeholder m-section, and the answer is written from the
+ * transport's parameters (mediasoup never sees SDP). RTP goes straight onto the DTLS transport, so
+ * any number of streams (simulcast) share it, and incoming RTP of any SSRC comes off it decrypted.
+ */
+import { type Socket, io } from 'socket.io-client';
+import { type RTCDtlsTransport, RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
+import type { Ack, ConsumerOffer, JoinResult, TransportOptions } from '../../protocol/events';
+import {
+  OPUS_SILENCE,
+  RtpStream,
+  type Vp8Frame,
+  loadLayers,
+  opusParameters,
+  randomSsrc,
+  vp8SimulcastParameters,
+} from './rtp';
+
+export function connectSocket(url: string, token: string): Promise<Socket> {
+  const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token } });
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', (e: Error & { data?: { code?: string } }) => {
+      socket.close();
+      reject(Object.assign(new Error(`${e.message} (${e.data?.code ?? '?'})`), { code: e.data?.code }));
+    });
+  });
+}
+
+export async function request<T>(socket: Socket, event: string, payload: unknown): Promise<T> {
+  const r = (await socket.timeout(15_000).emitWithAck(event, payload)) as Ack<T>;
+  if (!r.ok)
+    throw Object.assign(new Error(`${event}: ${r.error.code} ${r.error.message}`), { code: r.error.code });
+  return r.data;
+}
+
+/** The SDP answer werift needs, written from a mediasoup transport's ICE and DTLS parameters. */
+export function remoteAnswer(offerSdp: string, t: TransportOptions): string {
+  const mid = /a=mid:(\S+)/.exec(offerSdp)?.[1] ?? '0';
+  const dir = /a=(sendonly|recvonly|sendrecv)/.exec(offerSdp)?.[1] ?? 'sendrecv';
+  const answerDir = { sendonly: 'recvonly', recvonly: 'sendonly', sendrecv: 'sendrecv' }[dir] as string;
+  const fingerprints = (t.dtlsParameters as { fingerprints: { algorithm: string; value: string }[] })
+    .fingerprints;
+  const fp =
+    fingerprints.find((f) => f.algorithm === 'sha-256') ??
+    (fingerprints[0] as { algorithm: string; value: string });
+  const ice = t.iceParameters as { usernameFragment: string; password: string };
+  const candidates = (
+    t.iceCandidates as {
+      foundation: string;
+      priority: number;
+      address?: string;
+      ip?: string;
+      port: number;
+      type: string;
+      protocol: string;
+    }[]
+  )
+    .filter((c) => c.protocol === 'udp')
+    .map(
+      (c) => `a=candidate:${c.foundation} 1 udp ${c.priority} ${c.address ?? c.ip} ${c.port} typ ${c.type}`,
+    );
+  return [
+    'v=0',
+    'o=mediasoup 10000 1 IN IP4 0.0.0.0',
+    's=-',
+    't=0 0',
+    'a=ice-lite',
+    `a=group:BUNDLE ${mid}`,
+    'a=msid-semantic: WMS *',
+    'm=audio 7 UDP/TLS/RTP/SAVPF 111',
+    'c=IN IP4 127.0.0.1',
+    'a=rtpmap:111 opus/48000/2',
+    `a=mid:${mid}`,
+    `a=${answerDir}`,
+    `a=ice-ufrag:${ice.usernameFragment}`,
+    `a=ice-pwd:${ice.password}`,
+    ...candidates,
+    'a=end-of-candidates',
+    `a=fingerprint:${fp.algorithm} ${fp.value}`,
+    'a=setup:passive', // mediasoup is the DTLS server
+    'a=rtcp-mux',
+    'a=rtcp-rsize',
+    '',
+  ].join('\r\n');
+}
+
+const peerConfig = () => ({
+  iceServers: [], // werift's default is a public STUN server: never here
+  iceUseIpv6: false,
+  iceAdditionalHostAddresses: ['127.0.0.1'],
+  codecs: {
+    audio: [
+      new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111 }),
+    ],
+  },
+  headerExtensions: { audio: [], video: [] },
+});
+
+/** Connects a mediasoup transport with werift; resolves once DTLS is up. */
+export async function openTransport(
+  socket: Socket,
+  t: TransportOptions,
+  direction: 'send' | 'recv',
+): Promise<{ pc: RTCPeerConnection; dtls: RTCDtlsTransport }> {
+  const pc = new RTCPeerConnection(peerConfig());
+  pc.addTransceiver('audio', { direction: direction === 'send' ? 'sendonly' : 'recvonly' });
+  await pc.setLocalDescription(await pc.createOffer());
+  const local = pc.localDescription?.sdp ?? '';
+  const fp = /a=fingerprint:(\S+) (\S+)/.exec(local);
+  if (!fp) throw new Error('werift offered no DTLS fingerprint');
+  await request(socket, 'transport:connect', {
+    transportId: t.id,
+    dtlsParameters: { role: 'client', fingerprints: [{ algorithm: fp[1], value: fp[2] }] },
+  });
+  await pc.setRemoteDescription({ type: 'answer', sdp: remoteAnswer(local, t) });
+  const dtls = pc.getTransceivers()[0]?.sender.dtlsTransport as RTCDtlsTransport;
+  if (dtls.state !== 'connected') {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`DTLS not connected after 15 s (${dtls.state})`)),
+        15_000,
+      );
+      dtls.onStateChange.subscribe((s) => {
+        if (s === 'connected') {
+          clearTimeout(timer);
+          resolve();
+        } else if (s === 'failed') {
+          clearTimeout(timer);
+          reject(new Error('DTLS failed'));
+        }
+      });
+    });
+  }
+  return { pc, dtls };
+}
+
+/** What a synthetic hall can receive: the router's Opus and VP8, no RTX, no header extensions. */
+function receiveCapabilities(router: Record<string, unknown>): Record<string, unknown> {
+  const codecs = (router.codecs as { mimeType: string; kind: string }[])
+    .filter((c) => c.mimeType === 'audio/opus' || c.mimeType === 'video/VP8')
+    .map((c) => ({ ...c, rtcpFeedback: c.kind === 'video' ? [{ type: 'nack', parameter: 'pli' }] : [] }));
+  return { codecs, headerExtensions: [] };
+}
+
+export interface Received {
+  consumerId: string;
+  from: string;
+  kind: 'audio' | 'video';
+  source: string;
+  packets: number;
+  bytes: number;
+  closed: boolean;
+}
+
+let sharedLayers: { rid: string; frames: Vp8Frame[] }[] | undefined;
+
+export class SyntheticSite {
+  socket!: Socket;
+  join!: JoinResult;
+  readonly #received = new Map<number, Received>();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #peers: RTCPeerConnection[] = [];
+  #audio?: RtpStream;
+  #video: RtpStream[] = [];
+  #forceKey = false;
+  /** RTP packets that arrived on no SSRC offered to this site (should stay 0). */
+  unknownPackets = 0;
+
+  constructor(
+    readonly url: string,
+    readonly token: string,
+    readonly name: string,
+    readonly opts: { publish?: boolean; fps?: number } = {},
+  ) {}
+
+  async start(): Promise<this> {
+    this.socket = await connectSocket(this.url, this.token);
+    this.socket.on('consumer:added', (offer: ConsumerOffer, ack: (r: Ack<null>) => void) => {
+      const ssrc = (offer.rtpParameters.encodings as { ssrc: number }[])[0]?.ssrc as number;
+      this.#received.set(ssrc, {
+        consumerId: offer.id,
+        from: offer.principal,
+        kind: offer.kind,
+        source: offer.source,
+        packets: 0,
+        bytes: 0,
+        closed: false,
+      });
+      ack({ ok: true, data: null }); // nothing to prepare: SRTP takes any SSRC
+    });
+    this.socket.on('consumer:closed', ({ id }: { id: string }) => {
+      for (const r of this.#received.values()) if (r.consumerId === id) r.closed = true;
+    });
+    this.join = await request<JoinResult>(this.socket, 'session:join', {});
+    const recv = await openTransport(this.socket, this.join.recvTransport, 'recv');
+    this.#peers.push(recv.pc);
+    recv.dtls.onRtp.subscribe((rtp: RtpPacket) => {
+      const r = this.#received.get(rtp.header.ssrc);
+      if (!r) {
+        this.unknownPackets += 1;
+        return;
+      }
+      r.packets += 1;
+      r.bytes += rtp.payload.length;
+    });
+    if (this.opts.publish !== false) await this.#publish();
+    await request(this.socket, 'session:ready', {
+      rtpCapabilities: receiveCapabilities(this.join.routerRtpCapabilities),
+    });
+    return this;
+  }
+
+  async #publish(): Promise<void> {
+    const t = await request<TransportOptions>(this.socket, 'transport:create', { direction: 'send' });
+    const { pc, dtls } = await openTransport(this.socket, t, 'send');
+    this.#peers.push(pc);
+    dtls.onRtcp.subscribe((p) => {
+      // PLI (payload-specific feedback, fmt 1) or FIR (fmt 4): send a keyframe next.
+      const fb = p as { type: number; feedback?: { count?: number } };
+      if (fb.type === 206 && (fb.feedback?.count === 1 || fb.feedback?.count === 4)) this.#forceKey = true;
+    });
+    const micSsrc = randomSsrc();
+    this.#audio = new RtpStream(dtls, micSsrc, 111, '0', 48000);
+    await request(this.socket, 'producer:create', {
+      transportId: t.id,
+      kind: 'audio',
+      source: 'microphone',
+      rtpParameters: opusParameters(micSsrc),
+    });
+    sharedLayers ??= loadLayers();
+    const layers = sharedLayers;
+    this.#video = layers.map((l) => new RtpStream(dtls, randomSsrc(), 96, '1', 90000, l.rid));
+    await request(this.socket, 'producer:create', {
+      transportId: t.id,
+      kind: 'video',
+      source: 'camera',
+      rtpParameters: vp8SimulcastParameters(
+        layers.map((l) => l.rid),
+        `lg-${this.name}`,
+      ),
+    });
+    const audio = this.#audio;
+    this.#timers.push(
+      setInterval(() => {
+        audio.send(OPUS_SILENCE, false);
+        audio.advance(960);
+      }, 20),
+    );
+    const fps = this.opts.fps ?? 30;
+    let frame = 0;
+    const first = layers[0]?.frames ?? [];
+    this.#timers.push(
+      setInterval(() => {
+        if (this.#forceKey) {
+          // All layers share the keyframe positions: jump to the next one.
+          const next = first.findIndex((f, i) => i >= frame % first.length && f.key);
+          frame = next >= 0 ? next : 0;
+          this.#forceKey = false;
+        }
+        layers.forEach((l, i) => {
+          const s = this.#video[i] as RtpStream;
+          s.sendVp8Frame(l.frames[frame % l.frames.length] as Vp8Frame);
+          s.advance(90000 / fps);
+        });
+        frame += 1;
+      }, 1000 / fps),
+    );
+    this.#timers.push(
+      setInterval(() => {
+        dtls.sendRtcp([audio, ...this.#video].map((s) => s.senderReport())).catch(() => undefined);
+      }, 1000),
+    );
+  }
+
+  /** What this site has received, per consumer. */
+  received(): Received[] {
+    return [...this.#received.values()];
+  }
+
+  /** Packets received from one principal's source ('microphone' or 'camera'). */
+  packetsFrom(principal: string, source: 'microphone' | 'camera'): number {
+    return this.received()
+      .filter((r) => r.from === principal && r.source === source)
+      .reduce((n, r) => n + r.packets, 0);
+  }
+
+  /** Packets this site has sent: microphone, and each camera layer. */
+  sent(): { microphone: number; camera: Record<string, number> } {
+    return {
+      microphone: this.#audio?.packets ?? 0,
+      camera: Object.fromEntries(this.#video.map((v) => [v.rid ?? '-', v.packets])),
+    };
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    this.socket?.close();
+    await Promise.all(this.#peers.map((pc) => pc.close().catch(() => undefined)));
+  }
+}
