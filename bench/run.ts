@@ -7,6 +7,7 @@ import path from 'node:path';
 import { benchFloor } from './floor';
 import { benchFlood } from './flood';
 import { benchJoin } from './join';
+import { benchLoad } from './load';
 import { benchWall } from './wall';
 
 const BENCHES: Record<string, { run: (runs: number) => Promise<Record<string, unknown>>; runs: number }> = {
@@ -16,13 +17,16 @@ const BENCHES: Record<string, { run: (runs: number) => Promise<Record<string, un
   wall: { run: benchWall, runs: 6 },
   // For the flood, --runs is the number of rounds (chair alone, then chair during a flood).
   flood: { run: benchFlood, runs: 5 },
+  // The load benchmark takes --sites N, --seconds S and --generators K instead of --runs.
+  load: { run: () => benchLoad(), runs: 1 },
 };
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const names = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs');
+  const names = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
   const runsArg = args.indexOf('--runs');
-  const selected = names.length ? names : Object.keys(BENCHES);
+  // Without a name, every benchmark but `load` (minutes long; ask for it by name).
+  const selected = names.length ? names : Object.keys(BENCHES).filter((n) => n !== 'load');
   for (const name of selected) {
     const bench = BENCHES[name];
     if (!bench) throw new Error(`unknown benchmark "${name}" (known: ${Object.keys(BENCHES).join(', ')})`);
@@ -35,9 +39,11 @@ async function main(): Promise<void> {
     const file = path.join(dir, `${name}.json`);
     fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     const headline =
-      'median_ms' in result
-        ? `median ${String(result.median_ms)} ms, p90 ${String(result.p90_ms)} ms`
-        : `wall ${String(result.wall_inbound_video_kbps)} kbit/s vs ${String(result.if_every_tile_high_kbps)} kbit/s if every tile were high`;
+      'knee' in result
+        ? `knee ${String(result.knee ?? 'not reached')}, headroom ${String(result.headroom ?? '-')}`
+        : 'median_ms' in result
+          ? `median ${String(result.median_ms)} ms, p90 ${String(result.p90_ms)} ms`
+          : `wall ${String(result.wall_inbound_video_kbps)} kbit/s vs ${String(result.if_every_tile_high_kbps)} kbit/s if every tile were high`;
     console.log(`bench ${name}: ${headline} → ${file}`);
   }
 }

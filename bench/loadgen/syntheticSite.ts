@@ -159,6 +159,8 @@ export interface Received {
   source: string;
   packets: number;
   bytes: number;
+  /** Epoch ms of the first packet (for the grant → first audio figure). */
+  firstAt: number | null;
   closed: boolean;
 }
 
@@ -175,6 +177,9 @@ export class SyntheticSite {
   #forceKey = false;
   /** RTP packets that arrived on no SSRC offered to this site (should stay 0). */
   unknownPackets = 0;
+  /** Milliseconds from connecting to being ready (joined, transports up, publishing). */
+  joinMs: number | null = null;
+  disconnected = false;
 
   constructor(
     readonly url: string,
@@ -184,7 +189,11 @@ export class SyntheticSite {
   ) {}
 
   async start(): Promise<this> {
+    const t0 = performance.now();
     this.socket = await connectSocket(this.url, this.token);
+    this.socket.on('disconnect', (reason) => {
+      if (reason !== 'io client disconnect') this.disconnected = true;
+    });
     this.socket.on('consumer:added', (offer: ConsumerOffer, ack: (r: Ack<null>) => void) => {
       const ssrc = (offer.rtpParameters.encodings as { ssrc: number }[])[0]?.ssrc as number;
       this.#received.set(ssrc, {
@@ -194,6 +203,7 @@ export class SyntheticSite {
         source: offer.source,
         packets: 0,
         bytes: 0,
+        firstAt: null,
         closed: false,
       });
       ack({ ok: true, data: null }); // nothing to prepare: SRTP takes any SSRC
@@ -210,6 +220,7 @@ export class SyntheticSite {
         this.unknownPackets += 1;
         return;
       }
+      if (r.packets === 0) r.firstAt = Date.now();
       r.packets += 1;
       r.bytes += rtp.payload.length;
     });
@@ -217,6 +228,7 @@ export class SyntheticSite {
     await request(this.socket, 'session:ready', {
       rtpCapabilities: receiveCapabilities(this.join.routerRtpCapabilities),
     });
+    this.joinMs = performance.now() - t0;
     return this;
   }
 
