@@ -307,14 +307,15 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
 }
 
 /** A small SVG: worker CPU (max, % of a core) and programme audio delivered (%) against halls. */
-function chart(steps: Record<string, unknown>[]): string {
+export function chart(steps: Record<string, unknown>[]): string {
   const W = 640;
   const H = 360;
   const pad = 50;
   const xs = steps.map((s) => s.sites as number);
   const maxX = Math.max(...xs, 64);
   const x = (n: number) => pad + ((W - 2 * pad) * n) / maxX;
-  const y = (pct: number) => H - pad - ((H - 2 * pad) * Math.min(pct, 100)) / 100;
+  const top = 70; // room for the legend above the 100 % line
+  const y = (pct: number) => H - pad - ((H - pad - top) * Math.min(pct, 100)) / 100;
   const line = (vals: number[], colour: string) =>
     `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${vals.map((v, i) => `${x(xs[i] as number).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`;
   const cpu = steps.map((s) => Math.max(...(s.cpu_percent_of_a_core as { workers: number[] }).workers));
