@@ -28,7 +28,7 @@ import { WorkerPool } from './media/WorkerPool';
 import { type Clock, ConferenceService, systemClock } from './service/ConferenceService';
 import { boundedParser } from './signaling/boundedParser';
 import { type IoServer, type Signaling, attachSignaling } from './signaling/signaling';
-import { SqliteStore } from './store/SqliteStore';
+import { SqliteStore, storeFile } from './store/SqliteStore';
 
 const log = createLogger('app');
 
@@ -53,9 +53,31 @@ export interface JoinLink {
   expiresAt: string;
 }
 
+/** Who holds a link: the central bridge's people (chair, co-chair, operator, wall), then each provincial site. */
+interface LinkHolder {
+  principal: string;
+  role: Role;
+  site: JoinLink['site'];
+  person: string | null;
+}
+
+function linkHolders(roster: Roster): LinkHolder[] {
+  return [
+    ...CENTRAL_PEOPLE.map(({ role, sub }) => ({ principal: sub, role, site: roster.central, person: sub })),
+    ...roster.sites
+      .filter((s) => s.kind !== 'central')
+      .map((s) => ({ principal: s.code, role: 'site' as const, site: s, person: null })),
+  ];
+}
+
+/** The principals that have a link: the central people and every provincial site. */
+export function principals(roster: Roster): string[] {
+  return linkHolders(roster).map((h) => h.principal);
+}
+
 /**
- * Every join link: the central bridge's people (chair, co-chair, operator, wall), then one per
- * provincial site, each at its principal's current generation (see CredentialRegistry).
+ * Join links at each principal's current generation (see CredentialRegistry): every one, or only
+ * that of `only` (reissuing one link signs one credential, not 67).
  */
 export function joinLinks(
   config: Config,
@@ -64,30 +86,22 @@ export function joinLinks(
   baseUrl: string,
   now = Date.now(),
   generation: (principal: string) => number = () => 0,
+  only?: string,
 ): JoinLink[] {
   const ttl = config.auth.linkTtlHours * 3600;
   const expiresAt = new Date(now + ttl * 1000).toISOString();
   const conf = config.conference.id;
   const page = (role: Role) =>
     role === 'site' ? 'site' : role === 'wall' ? 'wall' : role === 'operator' ? 'operator' : 'chair';
-  const link = (site: JoinLink['site'], role: Role, sub: string, person: string | null): JoinLink => ({
-    site,
-    role,
-    person,
-    url: `${baseUrl}/${page(role)}#t=${issueCredential(secret, { conf, role, site: site.code, sub, gen: generation(sub) }, ttl, now)}`,
-    expiresAt,
-  });
-  const central = CENTRAL_PEOPLE.map(({ role, sub }) => link(roster.central, role, sub, sub));
-  const sites = roster.sites.filter((s) => s.kind !== 'central').map((s) => link(s, 'site', s.code, null));
-  return [...central, ...sites];
-}
-
-/** The principals that have a link: the central people and every provincial site. */
-export function principals(roster: Roster): string[] {
-  return [
-    ...CENTRAL_PEOPLE.map((p) => p.sub),
-    ...roster.sites.filter((s) => s.kind !== 'central').map((s) => s.code),
-  ];
+  return linkHolders(roster)
+    .filter((h) => only === undefined || h.principal === only)
+    .map(({ principal: sub, role, site, person }) => ({
+      site,
+      role,
+      person,
+      url: `${baseUrl}/${page(role)}#t=${issueCredential(secret, { conf, role, site: site.code, sub, gen: generation(sub) }, ttl, now)}`,
+      expiresAt,
+    }));
 }
 
 export function baseUrlOf(config: Config, port: number): string {
@@ -120,7 +134,7 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
   if (!fs.existsSync(path.join(clientDir, 'site.html'))) {
     throw new Error(`the client is not built (${clientDir}); run "npm run build"`);
   }
-  const store = new SqliteStore(path.join(dataDir, 'hoinghi.sqlite'));
+  const store = new SqliteStore(storeFile(dataDir));
   const service = ConferenceService.open(
     {
       id: config.conference.id,
@@ -190,9 +204,16 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
       principals: new Set(principals(roster)),
       reissue: (principal) => {
         credentials.reissue(principal, Date.now());
-        return joinLinks(config, roster, secret, baseUrl(), Date.now(), credentials.generation).find(
-          (l) => (l.person ?? l.site.code) === principal,
-        ) as JoinLink;
+        const [link] = joinLinks(
+          config,
+          roster,
+          secret,
+          baseUrl(),
+          Date.now(),
+          credentials.generation,
+          principal,
+        );
+        return link as JoinLink;
       },
     }),
   );

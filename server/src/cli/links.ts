@@ -7,12 +7,11 @@
  *                                        working at once, also on a running server (within 1 s),
  *                                        and after restarts
  */
-import path from 'node:path';
 import { baseUrlOf, joinLinks, loadRoster, principals } from '../app';
 import { CredentialRegistry } from '../auth/CredentialRegistry';
 import { loadSecret } from '../auth/credentials';
 import { ConfigError, loadConfig, resolveDataDir } from '../config/config';
-import { SqliteStore } from '../store/SqliteStore';
+import { SqliteStore, storeFile } from '../store/SqliteStore';
 
 const ROLE_LABEL: Record<string, string> = {
   chair: 'Chủ trì / Chair',
@@ -26,7 +25,7 @@ function main(): number {
   const roster = loadRoster(config.conference.roster);
   const dataDir = resolveDataDir(config);
   const secret = loadSecret(config.auth.secret, dataDir);
-  const store = new SqliteStore(path.join(dataDir, 'hoinghi.sqlite'));
+  const store = new SqliteStore(storeFile(dataDir));
   try {
     const registry = new CredentialRegistry(store);
     const i = process.argv.indexOf('--reissue');
@@ -40,15 +39,15 @@ function main(): number {
       }
       registry.reissue(reissue, Date.now());
     }
-    const all = joinLinks(
+    const links = joinLinks(
       config,
       roster,
       secret,
       baseUrlOf(config, config.http.port),
       Date.now(),
       registry.generation,
+      reissue,
     );
-    const links = reissue ? all.filter((l) => (l.person ?? l.site.code) === reissue) : all;
     if (process.argv.includes('--json')) {
       console.log(JSON.stringify(links, null, 2));
       return 0;

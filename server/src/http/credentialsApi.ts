@@ -12,6 +12,7 @@ import type { JoinLink } from '../app';
 import type { Verified } from '../auth/credentials';
 import type { Role } from '../core/model';
 import { createLogger } from '../logger';
+import { bearerToken } from './httpApp';
 
 const log = createLogger('credentials');
 const REISSUERS: readonly Role[] = ['chair', 'operator'];
@@ -29,8 +30,7 @@ const error = (res: express.Response, status: number, code: string, message: str
 export function credentialsApi(deps: CredentialsApiDeps): express.Router {
   const router = express.Router();
   router.post('/:principal/reissue', (req, res) => {
-    const header = req.get('authorization');
-    const v = deps.verify(header?.startsWith('Bearer ') ? header.slice(7) : undefined);
+    const v = deps.verify(bearerToken(req));
     if (!v.ok) return void error(res, 401, v.code, 'a valid chair or operator credential is required');
     if (!REISSUERS.includes(v.actor.role))
       return void error(res, 403, 'FORBIDDEN', 'only the chair and the operator may reissue links');

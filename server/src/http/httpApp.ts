@@ -70,6 +70,15 @@ const securityHeaders: express.RequestHandler = (req, res, next) => {
   next();
 };
 
+/**
+ * The credential of an /api/* request: from `Authorization: Bearer …` and nowhere else (a
+ * credential in the query string would end up in proxy logs and browser history).
+ */
+export function bearerToken(req: express.Request): string | undefined {
+  const header = req.get('authorization');
+  return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+}
+
 export function createHttpApp(deps: HttpDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -93,8 +102,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
    */
   const reader: express.RequestHandler = (req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
-    const header = req.get('authorization');
-    const v = deps.verify(header?.startsWith('Bearer ') ? header.slice(7) : undefined);
+    const v = deps.verify(bearerToken(req));
     if (!v.ok) {
       res
         .status(401)

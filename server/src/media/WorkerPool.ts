@@ -64,7 +64,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
 
   /** The worker for a new router, round robin among live workers. */
   pick(): PoolEntry {
-    const live = this.#entries.filter((e): e is PoolEntry => Boolean(e));
+    const live = this.entries();
     if (live.length === 0) throw new Error('no live mediasoup worker');
     return live[this.#next++ % live.length] as PoolEntry;
   }

@@ -115,7 +115,7 @@ export class UdpMonitor {
   readonly #workers: () => { index: number; pid: number; udpPort: number }[];
   readonly #read: ReadFile;
   readonly #warn: (msg: string, fields: Record<string, unknown>) => void;
-  /** Drops per port when first seen: counters belong to the socket, which outlives nothing. */
+  /** Each socket's drop counter when first seen (the kernel counts from the socket's opening). */
   readonly #base = new Map<number, number>();
   readonly #last = new Map<number, number>();
   #timer: NodeJS.Timeout | undefined;
@@ -152,6 +152,7 @@ export class UdpMonitor {
   /** Reads the counters; warns about drops since the last sample (unless `quiet`, for a reader). */
   sample(quiet = false): MediaSocketHealth {
     const workers = this.#workers();
+    const receiveBuffer = checkReceiveBuffer(this.#read);
     const stats = udpSocketStats(
       workers.map((w) => w.udpPort),
       this.#read,
@@ -169,11 +170,11 @@ export class UdpMonitor {
           worker: w.index,
           port: s.port,
           dropped: s.drops - last,
-          fix: checkReceiveBuffer(this.#read).command ?? 'raise net.core.rmem_default',
+          fix: receiveBuffer.command ?? 'raise net.core.rmem_default',
         });
       this.#last.set(s.port, s.drops);
       return { worker: w.index, pid: w.pid, ...s };
     });
-    return { receiveBuffer: checkReceiveBuffer(this.#read), sockets, dropsSinceStart };
+    return { receiveBuffer, sockets, dropsSinceStart };
   }
 }

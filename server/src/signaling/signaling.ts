@@ -235,14 +235,15 @@ function onConnection(
   };
   // Cut for flooding: whatever is still buffered from this socket is dropped unanswered.
   let cut = false;
+  const cutOff = (what: string) => {
+    cut = true;
+    log.warn(`${what} far past the rate limit: disconnecting the socket`, { principal: actor.principal });
+    socket.disconnect(true);
+  };
   const allow = (): boolean => {
     if (cut) return false;
     const verdict = limiter.allow(actor.principal);
-    if (verdict === 'cut') {
-      cut = true;
-      log.warn('flooding far past the rate limit: disconnecting the socket', { principal: actor.principal });
-      socket.disconnect(true);
-    }
+    if (verdict === 'cut') cutOff('requests');
     return verdict === 'ok';
   };
 
@@ -254,8 +255,7 @@ function onConnection(
       return;
     }
     log.info('link expired: closing the session', { principal: actor.principal });
-    socket.emit('session:closed', { reason: 'expired' });
-    socket.disconnect(true);
+    session.close('expired');
   };
   let cancelExpiry = service.setTimer(socket.data.expiresAt, expire);
 
@@ -293,8 +293,7 @@ function onConnection(
         if (!parsed.success) return fail(ErrorCode.BadRequest, describeIssues(parsed.error));
         if (service.now >= socket.data.expiresAt) {
           fail(ErrorCode.AuthExpired, 'the join link has expired');
-          socket.emit('session:closed', { reason: 'expired' });
-          socket.disconnect(true);
+          session.close('expired');
           return;
         }
         if (event !== 'session:join' && !socket.data.joined)
@@ -329,11 +328,7 @@ function onConnection(
     if (packet.type !== 'message' || typeof packet.data !== 'string') return;
     const kind = packet.data[0];
     if ((kind !== '3' && kind !== '6') || cut || acks.take(Date.now())) return;
-    cut = true;
-    log.warn('acknowledgements far past the rate limit: disconnecting the socket', {
-      principal: actor.principal,
-    });
-    socket.disconnect(true);
+    cutOff('acknowledgements');
   });
 
   socket.onAny((event: string, ...args: unknown[]) => {

@@ -11,6 +11,11 @@ import type { ConferenceStore, CredentialStore, Stored } from './store';
 
 const SCHEMA_VERSION = 2;
 
+/** The database file in a data directory (the server and the links CLI open the same one). */
+export function storeFile(dataDir: string): string {
+  return path.join(dataDir, 'hoinghi.sqlite');
+}
+
 interface MinuteRow {
   seq: number;
   at: number;
