@@ -12,9 +12,10 @@
  * transport's parameters (mediasoup never sees SDP). RTP goes straight onto the DTLS transport, so
  * any number of streams (simulcast) share it, and incoming RTP of any SSRC comes off it decrypted.
  */
-import { type Socket, io } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { type RTCDtlsTransport, RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
 import type { Ack, ConsumerOffer, JoinResult, TransportOptions } from '../../protocol/events';
+import { connect, ok } from '../../tests/helpers/wsClient';
 import {
   OPUS_SILENCE,
   RtpStream,
@@ -25,23 +26,10 @@ import {
   vp8SimulcastParameters,
 } from './rtp';
 
-export function connectSocket(url: string, token: string): Promise<Socket> {
-  const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token } });
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (e: Error & { data?: { code?: string } }) => {
-      socket.close();
-      reject(Object.assign(new Error(`${e.message} (${e.data?.code ?? '?'})`), { code: e.data?.code }));
-    });
-  });
-}
-
-export async function request<T>(socket: Socket, event: string, payload: unknown): Promise<T> {
-  const r = (await socket.timeout(15_000).emitWithAck(event, payload)) as Ack<T>;
-  if (!r.ok)
-    throw Object.assign(new Error(`${event}: ${r.error.code} ${r.error.message}`), { code: r.error.code });
-  return r.data;
-}
+/** Joins under load take seconds: the load generator waits longer than the tests' 5 s. */
+const TIMEOUT_MS = 15_000;
+export const request = <T>(socket: Socket, event: string, payload: unknown): Promise<T> =>
+  ok<T>(socket, event, payload, TIMEOUT_MS);
 
 /** The SDP answer werift needs, written from a mediasoup transport's ICE and DTLS parameters. */
 export function remoteAnswer(offerSdp: string, t: TransportOptions): string {
@@ -190,7 +178,7 @@ export class SyntheticSite {
 
   async start(): Promise<this> {
     const t0 = performance.now();
-    this.socket = await connectSocket(this.url, this.token);
+    this.socket = await connect(this.url, this.token);
     this.socket.on('disconnect', (reason) => {
       if (reason !== 'io client disconnect') this.disconnected = true;
     });

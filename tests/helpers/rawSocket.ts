@@ -7,6 +7,7 @@
  * "2" event, "3" ack, "4" connect error.
  */
 import WebSocket from 'ws';
+import { schemas } from '../../protocol/schemas';
 
 export interface RawAck {
   ok: boolean;
@@ -93,6 +94,12 @@ export function rawConnect(url: string, authText: string): RawSocket {
     isClosed: () => ws.readyState !== WebSocket.OPEN,
     close: () => ws.close(),
   };
+}
+
+/** The first field an event's schema knows, so that a deep value gets past the top-level type check. */
+export function firstField(event: string): string {
+  const shape = (schemas as unknown as Record<string, { shape?: Record<string, unknown> }>)[event]?.shape;
+  return Object.keys(shape ?? {})[0] ?? 'x';
 }
 
 /** Payload texts of the hostile shapes, built as text: no recursion anywhere. */

@@ -2,8 +2,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { issueCredential } from '../../server/src/auth/credentials';
 import { PROJECT_ROOT } from '../../server/src/config/config';
+import { type TokenOptions, tokenFor } from './testServer';
 import { waitFor } from './waitFor';
 
 /** The project's root, from the sources (jest) or from dist/ (the benchmarks). */
@@ -74,21 +74,6 @@ export async function startServerProcess(
 }
 
 /** A credential for the process's conference: a site by code, or a central person. */
-export function processToken(
-  who: string,
-  opts: { ttlSec?: number; gen?: number; now?: number } = {},
-): string {
-  const central = ['chair', 'cochair', 'operator', 'wall'].includes(who);
-  return issueCredential(
-    PROCESS_SECRET,
-    {
-      conf: CONFERENCE_ID,
-      role: central ? (who as 'chair' | 'cochair' | 'operator' | 'wall') : 'site',
-      site: central ? 'trung-uong' : who,
-      sub: who,
-      gen: opts.gen,
-    },
-    opts.ttlSec ?? 3600,
-    opts.now,
-  );
+export function processToken(who: string, opts: TokenOptions = {}): string {
+  return tokenFor(CONFERENCE_ID, PROCESS_SECRET, who, opts);
 }

@@ -51,19 +51,32 @@ const CENTRAL_ROLES: Record<string, Role> = {
   wall: 'wall',
 };
 
-export function credentialFor(
-  config: Config,
-  who: string,
-  opts: { role?: Role; ttlSec?: number; now?: number; conf?: string; secret?: string } = {},
-): string {
+export interface TokenOptions {
+  role?: Role;
+  ttlSec?: number;
+  now?: number;
+  /** The link's generation (0 when never reissued). */
+  gen?: number;
+}
+
+/** A credential of conference `conf` signed with `secret`: a site's (by code), or a central person's. */
+export function tokenFor(conf: string, secret: string, who: string, opts: TokenOptions = {}): string {
   const role = opts.role ?? CENTRAL_ROLES[who] ?? 'site';
   const site = role === 'site' ? who : 'trung-uong';
   return issueCredential(
-    opts.secret ?? TEST_SECRET,
-    { conf: opts.conf ?? config.conference.id, role, site, sub: who },
+    secret,
+    { conf, role, site, sub: who, gen: opts.gen },
     opts.ttlSec ?? 3600,
     opts.now,
   );
+}
+
+export function credentialFor(
+  config: Config,
+  who: string,
+  opts: TokenOptions & { conf?: string; secret?: string } = {},
+): string {
+  return tokenFor(opts.conf ?? config.conference.id, opts.secret ?? TEST_SECRET, who, opts);
 }
 
 export async function startTestServer(

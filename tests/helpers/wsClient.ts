@@ -24,12 +24,18 @@ export async function request<T = unknown>(
   socket: TestSocket,
   event: string,
   payload?: unknown,
+  timeoutMs = 5000,
 ): Promise<Ack<T>> {
-  return (await socket.timeout(5000).emitWithAck(event, payload)) as Ack<T>;
+  return (await socket.timeout(timeoutMs).emitWithAck(event, payload)) as Ack<T>;
 }
 
-export async function ok<T = unknown>(socket: TestSocket, event: string, payload?: unknown): Promise<T> {
-  const res = await request<T>(socket, event, payload);
+export async function ok<T = unknown>(
+  socket: TestSocket,
+  event: string,
+  payload?: unknown,
+  timeoutMs = 5000,
+): Promise<T> {
+  const res = await request<T>(socket, event, payload, timeoutMs);
   if (!res.ok) throw new Error(`${event} failed: ${res.error.code} ${res.error.message}`);
   return res.data;
 }

@@ -11,10 +11,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CLIENT_EVENTS } from '../../protocol/events';
-import { schemas } from '../../protocol/schemas';
 import { ARTIFACTS } from '../helpers/browser';
 import { type Participant, participant } from '../helpers/conferenceClient';
-import { hostile, rawConnect } from '../helpers/rawSocket';
+import { firstField, hostile, rawConnect } from '../helpers/rawSocket';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { type TestSocket, connect, request } from '../helpers/wsClient';
 
@@ -191,8 +190,7 @@ describe('deep and wide shapes, written by hand', () => {
     const pending: Promise<void>[] = [];
     for (let i = 0; i < FRAMES; i++) {
       const event = CLIENT_EVENTS[Math.floor(r() * CLIENT_EVENTS.length)] as string;
-      const shape = (schemas as unknown as Record<string, { shape?: Record<string, unknown> }>)[event]?.shape;
-      const field = Object.keys(shape ?? {})[0] ?? 'x';
+      const field = firstField(event);
       const depth = 5_000 + Math.floor(r() * 15_001);
       const pick = Math.floor(r() * 6);
       const [kind, text] = [

@@ -12,10 +12,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CLIENT_EVENTS } from '../../protocol/events';
-import { schemas } from '../../protocol/schemas';
 import { ARTIFACTS } from '../helpers/browser';
 import { chairRoundTrips, floodOneLink } from '../helpers/linkFlood';
-import { hostile, rawConnect, type RawAck } from '../helpers/rawSocket';
+import { firstField, hostile, rawConnect, type RawAck } from '../helpers/rawSocket';
 import {
   LINKS,
   type ServerProcess,
@@ -31,14 +30,8 @@ const DEPTH = 10_000;
 const WIDTH = 5_000;
 const HUGE = 250 * 1024;
 
-/** The first field an event's schema knows, so a deep value gets past the top-level type check. */
-function fieldOf(event: string): string {
-  const shape = (schemas as unknown as Record<string, { shape?: Record<string, unknown> }>)[event]?.shape;
-  return Object.keys(shape ?? {})[0] ?? 'x';
-}
-
 function shapesFor(event: string): Record<string, string> {
-  const field = fieldOf(event);
+  const field = firstField(event);
   return {
     'array 10,000 deep': hostile.deepArray(DEPTH),
     'object 10,000 deep': hostile.deepObject(DEPTH),

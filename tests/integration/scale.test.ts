@@ -8,10 +8,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SyntheticSite, request } from '../../bench/loadgen/syntheticSite';
+import { SyntheticSite } from '../../bench/loadgen/syntheticSite';
 import { ARTIFACTS } from '../helpers/browser';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { waitFor } from '../helpers/waitFor';
+import { ok } from '../helpers/wsClient';
 
 jest.setTimeout(90_000);
 
@@ -80,8 +81,8 @@ async function programmeDelivery(packets: number) {
 
 describe('8 synthetic halls with real WebRTC through the server', () => {
   it("every hall receives the programme: the chair's audio and top video layer, ≥ 99.9 % of what it sent", async () => {
-    await request(chair.socket, 'conference:open', {});
-    await request(chair.socket, 'conference:start', {});
+    await ok(chair.socket, 'conference:open', {});
+    await ok(chair.socket, 'conference:start', {});
     await waitFor(
       "every hall to receive the chair's audio and video",
       () =>
@@ -111,8 +112,8 @@ describe('8 synthetic halls with real WebRTC through the server', () => {
     expect(a.sent().microphone).toBeGreaterThan(0);
     expect(heard(a).every((n) => n === 0)).toBe(true);
 
-    await request(a.socket, 'floor:request', { title: 'Tham luận 1' });
-    await request(chair.socket, 'floor:next', {});
+    await ok(a.socket, 'floor:request', { title: 'Tham luận 1' });
+    await ok(chair.socket, 'floor:next', {});
     await waitFor('every listener to hear the first hall', () => heard(a).every((n) => n > 0) || undefined, {
       timeoutMs: 10_000,
       missing: () => heard(a),
@@ -126,9 +127,9 @@ describe('8 synthetic halls with real WebRTC through the server', () => {
     );
     expect(heard(b).every((n) => n === 0)).toBe(true);
 
-    await request(chair.socket, 'floor:revoke', {});
-    await request(b.socket, 'floor:request', { title: 'Tham luận 2' });
-    await request(chair.socket, 'floor:next', {});
+    await ok(chair.socket, 'floor:revoke', {});
+    await ok(b.socket, 'floor:request', { title: 'Tham luận 2' });
+    await ok(chair.socket, 'floor:next', {});
     await waitFor('every listener to hear the second hall', () => heard(b).every((n) => n > 0) || undefined, {
       timeoutMs: 10_000,
       missing: () => heard(b),
