@@ -187,7 +187,7 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
 
   const app = createHttpApp({
     clientDir,
-    isReady: () => pool.ready,
+    isReady: () => pool.ready && media.workers === pool.size,
     isStopping: () => stopping,
     rtpCapabilities: () => media.rtpCapabilities,
     verify,
@@ -245,14 +245,18 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     },
   });
 
-  pool.on('workerReplaced', () => {
+  // A worker death takes only the sessions whose media it carried (they are asked to join
+  // again); the replacement worker takes its share of the peers that join from then on.
+  pool.on('workerDied', (index) => {
+    if (!stopping) media.workerDied(index);
+  });
+  pool.on('workerReplaced', (entry) => {
     if (stopping) return;
-    // The conference's router lived on a worker that died: build a new one and ask
-    // every session to join again (the clients do so on their own).
-    void media.rebuild().then(
-      () => signaling.closeAll('media-restart'),
-      (e: unknown) => log.error('could not rebuild conference media', { error: e }),
-    );
+    media
+      .addWorker(entry)
+      .catch((e: unknown) =>
+        log.error('could not put the new worker to use', { worker: entry.index, error: e }),
+      );
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -5,6 +5,11 @@
  * video, counted against what the chair sent), the floor moves from one hall to another and its
  * audio follows, and nothing arrives that was not offered. A scale regression fails `npm test`;
  * how far it goes is the load benchmark's business.
+ *
+ * The server runs two mediasoup workers: the halls are spread over both, and what crosses from
+ * one worker to the other goes through pipeToRouter, so the delivery figures cover piped media.
+ * Last, one worker is killed: only the halls it carried are asked to join again; the others
+ * keep receiving the programme without a break.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,7 +28,7 @@ let chair: SyntheticSite;
 const sites: SyntheticSite[] = [];
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ mediasoup: { numWorkers: 2, logLevel: 'error' } });
   chair = await new SyntheticSite(server.url, server.token('chair'), 'chair').start();
   for (const code of CODES) sites.push(await new SyntheticSite(server.url, server.token(code), code).start());
 });
@@ -80,6 +85,16 @@ async function programmeDelivery(packets: number) {
 }
 
 describe('8 synthetic halls with real WebRTC through the server', () => {
+  it('the halls are spread over both workers, the central consoles on one (the hub)', () => {
+    const placed = server.app.media().placement();
+    expect(Object.keys(placed.workers)).toHaveLength(2);
+    expect(placed.byPrincipal.chair).toBe(placed.hub);
+    const perWorker = [0, 1].map((w) => CODES.filter((c) => placed.byPrincipal[c] === w).length);
+    // Both carry halls; the hub fewer, as it also carries the chair's consumers.
+    expect(perWorker.every((n) => n > 0)).toBe(true);
+    expect(perWorker[placed.hub as number]).toBeLessThan(perWorker[1 - (placed.hub as number)] as number);
+  });
+
   it("every hall receives the programme: the chair's audio and top video layer, ≥ 99.9 % of what it sent", async () => {
     await ok(chair.socket, 'conference:open', {});
     await ok(chair.socket, 'conference:start', {});
@@ -147,5 +162,40 @@ describe('8 synthetic halls with real WebRTC through the server', () => {
     );
     expect(heard(a)).toEqual(aAfter);
     expect(a.sent().microphone).toBeGreaterThan(0);
+  });
+
+  it("a worker's death takes only the halls it carried; the others keep the programme", async () => {
+    const placed = server.app.media().placement();
+    const hub = placed.hub as number;
+    const other = 1 - hub;
+    const onOther = sites.filter((s) => placed.byPrincipal[s.name] === other);
+    const onHub = sites.filter((s) => placed.byPrincipal[s.name] === hub);
+    expect(onOther.length).toBeGreaterThan(0);
+    expect(onHub.length).toBeGreaterThan(0);
+    const closedReasons = new Map<string, string>();
+    for (const s of sites)
+      s.socket.on('session:closed', ({ reason }: { reason: string }) => closedReasons.set(s.name, reason));
+    const pid = server.app.pool.entry(other)?.worker.pid as number;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(
+      'the halls of the dead worker to be asked to join again',
+      () => onOther.every((s) => closedReasons.get(s.name) === 'media-restart') || undefined,
+    );
+    // The halls on the hub keep receiving the chair, piped or not, after the death.
+    const before = onHub.map((s) => s.packetsFrom('chair', 'microphone'));
+    await waitFor(
+      'the halls on the living worker to receive 100 more of the chair’s audio packets',
+      () =>
+        onHub.every((s, i) => s.packetsFrom('chair', 'microphone') - (before[i] as number) >= 100) ||
+        undefined,
+      { timeoutMs: 10_000 },
+    );
+    expect(onHub.filter((s) => closedReasons.has(s.name))).toEqual([]);
+    // The worker is replaced and the server is ready again.
+    await waitFor('the replacement worker in use', async () => {
+      const res = await fetch(`${server.url}/readyz`);
+      return res.status === 200 || undefined;
+    });
+    expect(server.app.media().workers).toBe(2);
   });
 });

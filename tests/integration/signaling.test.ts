@@ -339,7 +339,7 @@ describe('worker death', () => {
       const pid = server.app.pool.entry(0)?.worker.pid;
       return pid && pid !== oldPid && server.app.pool.ready;
     });
-    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    await waitFor('ready again', async () => (await fetch(`${server.url}/readyz`)).status === 200 || undefined);
     const again = await client('quang-ninh');
     await ok(again, 'session:join', {});
     const t = await ok<TransportOptions>(again, 'transport:create', { direction: 'send' });

@@ -27,8 +27,8 @@ describe('parseProcNetUdp', () => {
   it('reads the port (hex), the receive queue (hex) and the drops (decimal) of each socket', () => {
     const text = [HEADER, line(1, 40000, 0xa00, 2597), line(2, 40001, 0, 0), ''].join('\n');
     expect(parseProcNetUdp(text)).toEqual([
-      { port: 40000, rxQueue: 0xa00, drops: 2597 },
-      { port: 40001, rxQueue: 0, drops: 0 },
+      { port: 40000, inode: 1001, rxQueue: 0xa00, drops: 2597 },
+      { port: 40001, inode: 1002, rxQueue: 0, drops: 0 },
     ]);
   });
 
@@ -72,10 +72,16 @@ describe('checkReceiveBuffer', () => {
 describe('UdpMonitor', () => {
   it('warns at start when the buffer is small, and whenever the drop counter of a worker socket grows', () => {
     let drops = 5;
+    let pipeDrops: number | undefined = undefined;
     const files = () => ({
       '/proc/sys/net/core/rmem_default': '212992',
       '/proc/sys/net/core/rmem_max': '212992',
-      '/proc/net/udp': [HEADER, line(1, 40000, 0, drops), line(2, 40001, 0, 0)].join('\n'),
+      '/proc/net/udp': [
+        HEADER,
+        line(1, 40000, 0, drops),
+        line(2, 40001, 0, 0),
+        ...(pipeDrops === undefined ? [] : [line(3, 50000, 0x100, pipeDrops)]),
+      ].join('\n'),
     });
     const warnings: { msg: string; fields: Record<string, unknown> }[] = [];
     const m = new UdpMonitor({
@@ -85,6 +91,8 @@ describe('UdpMonitor', () => {
       ],
       warn: (msg, fields) => warnings.push({ msg, fields }),
       read: (f) => fakeProc(files())(f),
+      // Worker 0 also owns a pipe socket (inode 1003) once it exists.
+      socketInodes: (pid) => (pid === 10 ? new Set([1001, 1003]) : new Set([1002])),
     });
     const check = m.start(3_600_000);
     m.stop();
@@ -100,5 +108,13 @@ describe('UdpMonitor', () => {
     ]);
     expect(m.sample(true).dropsSinceStart).toBe(37);
     expect(warnings).toHaveLength(2); // no new drops, and a quiet read never warns
+
+    // A pipe between workers opens later and drops 3: counted from its opening, and warned about.
+    pipeDrops = 3;
+    const p = m.sample();
+    expect(p.sockets[0]?.pipes).toEqual({ sockets: 1, rxQueue: 0x100, drops: 3 });
+    expect(p.sockets[1]?.pipes).toEqual({ sockets: 0, rxQueue: 0, drops: 0 });
+    expect(p.dropsSinceStart).toBe(40);
+    expect(warnings[2]).toMatchObject({ fields: { worker: 0, dropped: 0, droppedOnPipes: 3 } });
   });
 });

@@ -7,10 +7,16 @@
  *   it sends is forwarded, whatever its client does;
  * - consumers are made by the server, ahead of need (a grant then only resumes a producer);
  * - video a site should not see right now has its consumer paused on the server.
+ *
+ * Media runs on every worker: the conference has one router per worker, each peer lives on one
+ * of them (its transports, producers and consumers), and a producer reaches the routers where its
+ * consumers live through `pipeToRouter` (worker to worker over loopback UDP; Node stays off the
+ * media path). The central consoles (chair, co-chair, operators, wall), which consume every
+ * camera, share one router, the hub, so each site's camera is piped at most once for them; sites
+ * are spread over the workers by weight. A worker's death takes only the peers it carried.
  */
 import type { types } from 'mediasoup';
 import type { ConsumerOffer, MediaKind, MediaSource, SiteInfo } from '../../../protocol/events';
-import type { ConferenceState } from '../core/model';
 import {
   type Party,
   mayPublish,
@@ -19,6 +25,7 @@ import {
   shouldFlow,
   shouldPrepare,
 } from '../core/programme';
+import { CENTRAL_ROLES, type ConferenceState } from '../core/model';
 import { createLogger } from '../logger';
 import type { PoolEntry, WorkerPool } from './WorkerPool';
 
@@ -46,7 +53,7 @@ export const MEDIA_CODECS: types.RtpCodecCapability[] = [
 export class MediaRequestError extends Error {
   override name = 'MediaRequestError';
   constructor(
-    readonly kind: 'bad-request' | 'not-found' | 'forbidden',
+    readonly kind: 'bad-request' | 'not-found' | 'forbidden' | 'unavailable',
     message: string,
   ) {
     super(message);
@@ -62,9 +69,18 @@ export interface PeerInfo {
   site: SiteInfo;
   sendOffer: OfferSender;
   onConsumerClosed: (id: string) => void;
+  /** The worker carrying this peer's media died: its transports are gone, the session must end. */
+  onMediaLost: () => void;
+}
+
+interface RouterSlot {
+  entry: PoolEntry;
+  router: types.Router;
 }
 
 interface PeerMedia extends PeerInfo {
+  /** The worker (pool index) whose router carries this peer's media. */
+  worker: number;
   transports: Map<string, types.WebRtcTransport>;
   producers: Map<string, types.Producer>;
   /** Consumers by producer id. */
@@ -84,11 +100,20 @@ const POOR_AFTER_MS = 4000;
 const MAX_PRODUCERS_PER_PEER = 4;
 /** Spatial layer asked of mediasoup for each wish; mediasoup uses the highest one that exists. */
 const SPATIAL = { low: 0, high: 2 } as const;
+/**
+ * How many sites' worth of forwarding one central console puts on the hub when placing sites:
+ * each consumes the low layer of every camera, and the hub takes in the cameras piped from the
+ * other workers. Measured with `npm run bench -- load` (per-worker CPU at 63 sites).
+ */
+const CENTRAL_WEIGHT = 4;
 
 export class ConferenceMedia {
-  readonly #pool: WorkerPool;
-  #entry: PoolEntry;
-  #router: types.Router;
+  /** One router per live worker, by worker index. */
+  readonly #routers = new Map<number, RouterSlot>();
+  /** The worker of the central consoles. */
+  #hub: number | undefined;
+  /** Producers piped to other routers: `producerId>worker` → done. */
+  readonly #pipes = new Map<string, Promise<void>>();
   readonly #peers = new Map<string, PeerMedia>();
   #state: ConferenceState;
   #closed = false;
@@ -97,38 +122,98 @@ export class ConferenceMedia {
   /** Told when a site's media status (camera, microphone, connection quality) may have changed. */
   onSiteMedia: (siteCode: string) => void = () => undefined;
 
-  private constructor(pool: WorkerPool, entry: PoolEntry, router: types.Router, state: ConferenceState) {
-    this.#pool = pool;
-    this.#entry = entry;
-    this.#router = router;
+  private constructor(state: ConferenceState) {
     this.#state = state;
   }
 
   static async create(pool: WorkerPool, state: ConferenceState): Promise<ConferenceMedia> {
-    const entry = pool.pick();
-    const router = await entry.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
-    return new ConferenceMedia(pool, entry, router, state);
+    const media = new ConferenceMedia(state);
+    await Promise.all(pool.entries().map((e) => media.addWorker(e)));
+    if (media.#routers.size === 0) throw new Error('no live mediasoup worker');
+    return media;
   }
 
+  /** The same on every router (same codecs, same payload types). */
   get rtpCapabilities(): types.RtpCapabilities {
-    return this.#router.rtpCapabilities;
+    const slot = this.#routers.values().next().value as RouterSlot | undefined;
+    if (!slot)
+      throw new MediaRequestError('unavailable', 'no media worker is running; try again in a moment');
+    return slot.router.rtpCapabilities;
   }
 
-  get workerIndex(): number {
-    return this.#entry.index;
+  /** A worker (new, or replacing a dead one) takes its share of the peers that join from now. */
+  async addWorker(entry: PoolEntry): Promise<void> {
+    const router = await entry.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+    if (this.#closed || entry.worker.closed) {
+      router.close();
+      return;
+    }
+    this.#routers.set(entry.index, { entry, router });
   }
 
-  /** After a worker death: a fresh router on a live worker. Peers must join again. */
-  async rebuild(): Promise<void> {
-    for (const id of [...this.#peers.keys()]) this.removePeer(id);
-    this.#entry = this.#pool.pick();
-    this.#router = await this.#entry.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+  /**
+   * A worker died: its router and everything on it are gone (mediasoup closes the pipes into the
+   * other routers, so consumers of its producers elsewhere close too). Only its peers are told
+   * to start again; everyone else keeps their media.
+   */
+  workerDied(index: number): void {
+    const slot = this.#routers.get(index);
+    this.#routers.delete(index);
+    if (this.#hub === index) this.#hub = undefined;
+    if (slot && !slot.router.closed) slot.router.close();
+    const lost = [...this.#peers.values()].filter((p) => p.worker === index);
+    log.warn('media worker lost; its peers start again', { worker: index, peers: lost.length });
+    for (const peer of lost) {
+      this.removePeer(peer.id);
+      try {
+        peer.onMediaLost();
+      } catch (e) {
+        log.error('telling a peer its media was lost failed', { peer: peer.id, error: e });
+      }
+    }
+  }
+
+  /** Routers in use: one per live worker once a replaced worker has been taken up. */
+  get workers(): number {
+    return this.#routers.size;
+  }
+
+  /** Which worker carries each peer, and how many peers each router has (for monitoring and tests). */
+  placement(): { workers: Record<number, number>; hub: number | null; byPrincipal: Record<string, number> } {
+    const workers: Record<number, number> = {};
+    for (const i of this.#routers.keys()) workers[i] = 0;
+    const byPrincipal: Record<string, number> = {};
+    for (const p of this.#peers.values()) {
+      workers[p.worker] = (workers[p.worker] ?? 0) + 1;
+      byPrincipal[p.party.principal] = p.worker;
+    }
+    return { workers, hub: this.#hub ?? null, byPrincipal };
+  }
+
+  /** The worker for a new peer: the hub for central consoles, the least loaded for a site. */
+  #place(party: Party): number {
+    const live = [...this.#routers.keys()];
+    if (live.length === 0)
+      throw new MediaRequestError('unavailable', 'no media worker is running; try again in a moment');
+    const central = CENTRAL_ROLES.includes(party.role);
+    const load = new Map(live.map((i) => [i, 0]));
+    for (const p of this.#peers.values()) {
+      const central = CENTRAL_ROLES.includes(p.party.role);
+      load.set(p.worker, (load.get(p.worker) ?? 0) + (central ? CENTRAL_WEIGHT : 1));
+    }
+    const least = () => live.reduce((a, b) => ((load.get(b) ?? 0) < (load.get(a) ?? 0) ? b : a));
+    if (central) {
+      if (this.#hub === undefined || !this.#routers.has(this.#hub)) this.#hub = least();
+      return this.#hub;
+    }
+    return least();
   }
 
   addPeer(info: PeerInfo): void {
     if (this.#peers.has(info.id)) throw new Error(`peer ${info.id} already in the conference media`);
     this.#peers.set(info.id, {
       ...info,
+      worker: this.#place(info.party),
       transports: new Map(),
       producers: new Map(),
       consumers: new Map(),
@@ -169,8 +254,10 @@ export class ConferenceMedia {
 
   async #makeTransport(peer: PeerMedia, direction: 'send' | 'recv'): Promise<types.WebRtcTransport> {
     const peerId = peer.id;
-    const transport = await this.#router.createWebRtcTransport({
-      webRtcServer: this.#entry.webRtcServer,
+    const slot = this.#routers.get(peer.worker);
+    if (!slot) throw new MediaRequestError('not-found', 'the media worker of this session is gone');
+    const transport = await slot.router.createWebRtcTransport({
+      webRtcServer: slot.entry.webRtcServer,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
@@ -358,12 +445,19 @@ export class ConferenceMedia {
   async #consume(receiver: PeerMedia, sender: PeerMedia, producer: types.Producer): Promise<void> {
     const source = producer.appData.source as MediaSource;
     const caps = receiver.rtpCapabilities;
-    if (!caps || !this.#router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) return;
+    const slot = this.#routers.get(receiver.worker);
+    if (!caps || !slot) return;
     const transport = [...receiver.transports.values()].find((t) => t.appData.direction === 'recv');
     if (!transport) return;
     receiver.pending.add(producer.id);
     let consumer: types.Consumer;
     try {
+      if (receiver.worker !== sender.worker) await this.#pipe(producer, sender.worker, receiver.worker);
+      if (!slot.router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) {
+        receiver.pending.delete(producer.id);
+        return;
+      }
+      if (producer.closed || transport.closed) throw new Error('gone while piping');
       const layer = preferredLayer(this.#state, receiver.party, sender.party);
       consumer = await transport.consume({
         producerId: producer.id,
@@ -405,6 +499,34 @@ export class ConferenceMedia {
       consumer.close();
       forget();
     }
+  }
+
+  /**
+   * Brings a producer into another worker's router (once per producer and router; racing
+   * consumers wait for the same pipe). The pipe follows the producer: paused, resumed and
+   * closed with it, so the microphone gate holds on every worker.
+   */
+  #pipe(producer: types.Producer, from: number, to: number): Promise<void> {
+    const key = `${producer.id}>${to}`;
+    const existing = this.#pipes.get(key);
+    if (existing) return existing;
+    const source = this.#routers.get(from);
+    const target = this.#routers.get(to);
+    if (!source || !target) return Promise.reject(new Error('media worker gone'));
+    const piped = source.router.pipeToRouter({ producerId: producer.id, router: target.router }).then(
+      ({ pipeProducer }) => {
+        if (!pipeProducer) throw new Error('no pipe producer');
+        pipeProducer.observer.once('close', () => {
+          if (this.#pipes.get(key) === piped) this.#pipes.delete(key);
+        });
+      },
+      (e: unknown) => {
+        if (this.#pipes.get(key) === piped) this.#pipes.delete(key);
+        throw e;
+      },
+    );
+    this.#pipes.set(key, piped);
+    return piped;
   }
 
   /** What a site publishes and how well: for the chair's and operators' roster. */
@@ -465,7 +587,9 @@ export class ConferenceMedia {
     this.#closed = true;
     clearTimeout(this.#retry);
     this.#peers.clear();
-    this.#router.close();
+    this.#pipes.clear();
+    for (const slot of this.#routers.values()) slot.router.close();
+    this.#routers.clear();
   }
 
   #peer(id: string): PeerMedia {

@@ -1,7 +1,7 @@
 /**
  * A pool of mediasoup workers, each with one WebRtcServer (one UDP+TCP port per worker:
- * port, port+1, …). A worker that dies is logged and replaced on the same port; its
- * listeners (`onWorkerReplaced`) rebuild what they had on it.
+ * port, port+1, …). A worker that dies is logged and replaced on the same port; listeners hear
+ * `workerDied` at once (to drop what it carried) and `workerReplaced` when the new one is up.
  */
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
@@ -28,6 +28,8 @@ export interface PoolEntry {
 }
 
 interface PoolEvents {
+  /** A worker died; everything on it is gone. */
+  workerDied: [index: number];
   /** A worker died and was replaced; objects on the old one are gone. */
   workerReplaced: [entry: PoolEntry];
 }
@@ -35,7 +37,6 @@ interface PoolEvents {
 export class WorkerPool extends EventEmitter<PoolEvents> {
   readonly #opts: WorkerPoolOptions;
   readonly #entries: (PoolEntry | undefined)[] = [];
-  #next = 0;
   #closed = false;
 
   private constructor(opts: WorkerPoolOptions) {
@@ -60,13 +61,6 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
 
   get size(): number {
     return this.#entries.filter(Boolean).length;
-  }
-
-  /** The worker for a new router, round robin among live workers. */
-  pick(): PoolEntry {
-    const live = this.entries();
-    if (live.length === 0) throw new Error('no live mediasoup worker');
-    return live[this.#next++ % live.length] as PoolEntry;
   }
 
   entry(index: number): PoolEntry | undefined {
@@ -105,7 +99,9 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     worker.on('died', (err) => {
       log.error('mediasoup worker died; replacing it', { index, pid: worker.pid, error: err });
       this.#entries[index] = undefined;
-      if (!this.#closed) void this.#replace(index);
+      if (this.#closed) return;
+      this.emit('workerDied', index);
+      void this.#replace(index);
     });
     log.info('worker up', { index, pid: worker.pid, udpPort: entry.udpPort });
     return entry;

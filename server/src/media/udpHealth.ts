@@ -4,6 +4,8 @@
  * gets the host's `net.core.rmem_default` (212,992 bytes on a stock Debian: about 11 ms of 63 halls'
  * media). When it overflows the kernel drops datagrams and only /proc/net/udp knows: here we read
  * those counters, check the buffer size at start-up, and say the exact command that fixes it.
+ * The pipes between workers (pipeToRouter: one UDP socket per worker pair on loopback) get the
+ * same default buffer, so their counters are read too: every UDP socket a worker process owns.
  */
 import fs from 'node:fs';
 
@@ -50,6 +52,8 @@ export function checkReceiveBuffer(read: ReadFile = readText): ReceiveBufferChec
 
 export interface UdpSocketStats {
   port: number;
+  /** The socket's inode (to find the sockets a process owns through /proc/PID/fd). */
+  inode: number;
   /** Bytes waiting in the receive queue right now. */
   rxQueue: number;
   /** Datagrams the kernel dropped on this socket since it was opened. */
@@ -69,14 +73,19 @@ export function parseProcNetUdp(text: string): UdpSocketStats[] {
     const port = parseInt((f[1] ?? '').split(':')[1] ?? '', 16);
     const rxQueue = parseInt((f[4] ?? '').split(':')[1] ?? '', 16);
     const drops = Number(f[f.length - 1]);
+    const inode = Number(f[9]);
     if (Number.isFinite(port) && Number.isFinite(drops))
-      out.push({ port, rxQueue: Number.isFinite(rxQueue) ? rxQueue : 0, drops });
+      out.push({
+        port,
+        inode: Number.isFinite(inode) ? inode : 0,
+        rxQueue: Number.isFinite(rxQueue) ? rxQueue : 0,
+        drops,
+      });
   }
   return out;
 }
 
-/** The counters of the UDP sockets bound to these ports (IPv4 and IPv6 added up per port). */
-export function udpSocketStats(ports: number[], read: ReadFile = readText): UdpSocketStats[] {
+function allUdpSockets(read: ReadFile): UdpSocketStats[] {
   const all: UdpSocketStats[] = [];
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
     try {
@@ -85,19 +94,36 @@ export function udpSocketStats(ports: number[], read: ReadFile = readText): UdpS
       // No IPv6, or no /proc: those sockets are simply not counted.
     }
   }
-  return ports.map((port) => {
-    const mine = all.filter((s) => s.port === port);
-    return {
-      port,
-      rxQueue: mine.reduce((n, s) => n + s.rxQueue, 0),
-      drops: mine.reduce((n, s) => n + s.drops, 0),
-    };
-  });
+  return all;
 }
 
-export interface WorkerSocketHealth extends UdpSocketStats {
+/** The inodes of the sockets a process holds open (null when /proc cannot say). */
+export function processSocketInodes(pid: number): Set<number> | null {
+  try {
+    const out = new Set<number>();
+    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) out.add(Number(m[1]));
+      } catch {
+        // closed while we looked
+      }
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+export interface WorkerSocketHealth {
   worker: number;
   pid: number;
+  /** Its WebRtcServer socket: every hall's media to this worker arrives here. */
+  port: number;
+  rxQueue: number;
+  drops: number;
+  /** Its other UDP sockets: the pipes to and from the other workers. */
+  pipes: { sockets: number; rxQueue: number; drops: number };
 }
 
 export interface MediaSocketHealth {
@@ -114,20 +140,28 @@ export interface MediaSocketHealth {
 export class UdpMonitor {
   readonly #workers: () => { index: number; pid: number; udpPort: number }[];
   readonly #read: ReadFile;
+  readonly #inodes: (pid: number) => Set<number> | null;
   readonly #warn: (msg: string, fields: Record<string, unknown>) => void;
-  /** Each socket's drop counter when first seen (the kernel counts from the socket's opening). */
+  /**
+   * Each socket's drop counter when first seen, by inode (the kernel counts from the socket's
+   * opening): sockets open at the first sample count from then, sockets opened later from zero.
+   */
   readonly #base = new Map<number, number>();
   readonly #last = new Map<number, number>();
+  #sampled = false;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(opts: {
     workers: () => { index: number; pid: number; udpPort: number }[];
     warn: (msg: string, fields: Record<string, unknown>) => void;
     read?: ReadFile;
+    /** The socket inodes a process owns (default: /proc/PID/fd). */
+    socketInodes?: (pid: number) => Set<number> | null;
   }) {
     this.#workers = opts.workers;
     this.#warn = opts.warn;
     this.#read = opts.read ?? readText;
+    this.#inodes = opts.socketInodes ?? processSocketInodes;
   }
 
   /** Checks the buffer once (a warning with the command when small), then samples every `everyMs`. */
@@ -153,27 +187,51 @@ export class UdpMonitor {
   sample(quiet = false): MediaSocketHealth {
     const workers = this.#workers();
     const receiveBuffer = checkReceiveBuffer(this.#read);
-    const stats = udpSocketStats(
-      workers.map((w) => w.udpPort),
-      this.#read,
-    );
+    const all = allUdpSockets(this.#read);
+    const first = !this.#sampled;
+    this.#sampled = true;
     let dropsSinceStart = 0;
-    const sockets = workers.map((w, i) => {
-      const s = stats[i] as UdpSocketStats;
-      if (!this.#base.has(s.port)) this.#base.set(s.port, s.drops);
-      const since = s.drops - (this.#base.get(s.port) ?? 0);
-      dropsSinceStart += since;
-      if (quiet) return { worker: w.index, pid: w.pid, ...s };
-      const last = this.#last.get(s.port) ?? s.drops;
-      if (s.drops > last)
-        this.#warn('the kernel dropped media datagrams at a worker socket (receive buffer full)', {
-          worker: w.index,
-          port: s.port,
-          dropped: s.drops - last,
-          fix: receiveBuffer.command ?? 'raise net.core.rmem_default',
-        });
-      this.#last.set(s.port, s.drops);
-      return { worker: w.index, pid: w.pid, ...s };
+    const since = (s: UdpSocketStats) => {
+      if (!this.#base.has(s.inode)) this.#base.set(s.inode, first ? s.drops : 0);
+      return s.drops - (this.#base.get(s.inode) ?? 0);
+    };
+    const grew = (s: UdpSocketStats) => {
+      const last = this.#last.get(s.inode) ?? this.#base.get(s.inode) ?? s.drops;
+      this.#last.set(s.inode, s.drops);
+      return s.drops - last;
+    };
+    const sockets = workers.map((w): WorkerSocketHealth => {
+      const owned = this.#inodes(w.pid);
+      const main = all.filter((s) => s.port === w.udpPort);
+      const pipes = owned ? all.filter((s) => owned.has(s.inode) && s.port !== w.udpPort) : [];
+      const sum = (list: UdpSocketStats[], f: (s: UdpSocketStats) => number) =>
+        list.reduce((n, s) => n + f(s), 0);
+      const health: WorkerSocketHealth = {
+        worker: w.index,
+        pid: w.pid,
+        port: w.udpPort,
+        rxQueue: sum(main, (s) => s.rxQueue),
+        drops: sum(main, (s) => s.drops),
+        pipes: {
+          sockets: pipes.length,
+          rxQueue: sum(pipes, (s) => s.rxQueue),
+          drops: sum(pipes, (s) => s.drops),
+        },
+      };
+      dropsSinceStart += sum(main, since) + sum(pipes, since);
+      if (!quiet) {
+        const dropped = sum(main, grew);
+        const pipeDropped = sum(pipes, grew);
+        if (dropped + pipeDropped > 0)
+          this.#warn('the kernel dropped media datagrams at a worker socket (receive buffer full)', {
+            worker: w.index,
+            port: w.udpPort,
+            dropped,
+            ...(pipeDropped ? { droppedOnPipes: pipeDropped } : {}),
+            fix: receiveBuffer.command ?? 'raise net.core.rmem_default',
+          });
+      }
+      return health;
     });
     return { receiveBuffer, sockets, dropsSinceStart };
   }

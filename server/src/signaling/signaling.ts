@@ -68,7 +68,7 @@ export interface SignalingDeps {
   credentials: CredentialRegistry;
   roster: Roster;
   service: ConferenceService;
-  /** The conference media; replaced after a worker death, so read through a getter. */
+  /** The conference media. */
   media: () => ConferenceMedia;
   /** Per-credential limits: events, sockets, connections, floor-request cooldown. */
   limits: CredentialLimits;
@@ -365,15 +365,16 @@ function onConnection(
       replaced.close('replaced');
     }
     const media = deps.media();
-    media.addPeer({
-      id: session.id,
-      party: actor,
-      site,
-      sendOffer: offerSender(socket),
-      onConsumerClosed: (id) => socket.emit('consumer:closed', { id }),
-    });
     let recv: types.WebRtcTransport;
     try {
+      media.addPeer({
+        id: session.id,
+        party: actor,
+        site,
+        sendOffer: offerSender(socket),
+        onConsumerClosed: (id) => socket.emit('consumer:closed', { id }),
+        onMediaLost: () => session.close('media-restart'),
+      });
       recv = await media.createTransport(session.id, 'recv');
     } catch (e) {
       media.removePeer(session.id);
@@ -485,6 +486,7 @@ function toWireError(e: unknown, event: string): { code: ErrorCode; message: str
       'not-found': ErrorCode.NotFound,
       forbidden: ErrorCode.Forbidden,
       'bad-request': ErrorCode.BadRequest,
+      unavailable: ErrorCode.ServerBusy,
     }[e.kind];
     return { code, message: e.message };
   }
