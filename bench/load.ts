@@ -9,30 +9,68 @@
  * (first N with delivery < 99.9 %, a worker over 85 % of a core, or ack p99 > 250 ms) and
  * headroom = knee ÷ 64. Writes bench/results/load.json and load.svg.
  *
- *   npm run bench -- load [--sites 63] [--seconds 30] [--generators 2]
+ * Real Chromium takes part throughout: a wall page (every hall's tile) and a chair console page
+ * (the co-chair's: the synthetic chair holds the chair, so that what the programme sends is
+ * counted exactly); their received video is counted from their own getStats().
  *
- * Not yet here (issue 8): the Chromium chair and wall pages during the run, and producers spread
- * over workers (today the conference's router lives on one worker).
+ * After the steps, with the largest N: the server is restarted (SIGTERM, started again on the
+ * same port and data) and every hall, the chair and the pages rejoin on their own; then every hall
+ * leaves and all open their links again within 5 s (the join storm). Both give join and
+ * "programme again" p50/p90.
+ *
+ *   npm run bench -- load [--sites 63] [--seconds 30] [--hold 300] [--generators 2] [--no-browser]
+ *
+ * --hold: how long the largest step runs (the 5-minute run at 63). --out NAME: results in
+ * bench/results/NAME.json and NAME.svg.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import type { Browser, Page } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { GeneratorOrder, GeneratorReport, SiteStats } from './loadgen/generator';
 import { SyntheticSite, request } from './loadgen/syntheticSite';
-import { processToken, startServerProcess } from '../tests/helpers/serverProcess';
+import { type PageInbound, inboundStats, launchBrowser, openPage } from '../tests/helpers/browser';
+import { type ServerProcess, processToken, startServerProcess } from '../tests/helpers/serverProcess';
+import { waitFor } from '../tests/helpers/waitFor';
 import { loadRoster } from '../server/src/app';
 import { machine } from './machine';
 import { median, percentile, round } from './stats';
 
 const FLOOR_EVERY_MS = 10_000;
 const CLK_TCK = 100;
+const STORM_WINDOW_MS = 5000;
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} needs a positive whole number`);
   return v;
+}
+
+/** The processes below `pid` (Chromium's renderers and helpers), from /proc. */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const f = fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      parent.set(Number(d), Number(f[1]));
+    } catch {
+      // gone
+    }
+  }
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length) {
+    const p = todo.pop() as number;
+    for (const [child, pp] of parent) {
+      if (pp !== p) continue;
+      out.push(child);
+      todo.push(child);
+    }
+  }
+  return out;
 }
 
 /** utime + stime of a process, in µs (from /proc; 0 when it is gone). */
@@ -73,12 +111,67 @@ interface Snapshot {
   sites: SiteStats[];
   chairSent: { microphone: number; camera: Record<string, number> };
   chairReceived: number;
+  browser: number;
   drops: number;
+  pages: Record<string, PageInbound[]>;
+}
+
+interface Health {
+  sockets: { pid: number; drops: number; pipes: { drops: number } }[];
+  receiveBuffer: { rmemDefault: number | null };
+  dropsSinceStart: number;
+}
+
+/** A Chromium console page and the states its controller went through. */
+interface ConsolePage {
+  name: string;
+  page: Page;
+}
+
+async function watchStates(page: Page): Promise<void> {
+  await waitFor('the page controller', () =>
+    page.evaluate(() => Boolean((window as unknown as { hoinghi?: unknown }).hoinghi)).catch(() => false),
+  );
+  await page.evaluate(() => {
+    const w = window as unknown as {
+      hoinghi: { client: { on(e: string, f: (s: string) => void): void } };
+      states: string[];
+    };
+    w.states = [];
+    w.hoinghi.client.on('state', (s) => w.states.push(s));
+  });
+}
+
+const pageStates = (page: Page) =>
+  page.evaluate(() => ({
+    now: (window as unknown as { hoinghi: { client: { state: string } } }).hoinghi.client.state,
+    seen: (window as unknown as { states: string[] }).states,
+  }));
+
+/** Received video at a page over a window: delivered (received ÷ received + lost) and tiles decoding. */
+function pageVideo(a: PageInbound[], b: PageInbound[], sites: Set<string>) {
+  let got = 0;
+  let lost = 0;
+  let decoding = 0;
+  for (const x of b) {
+    if (x.kind !== 'video') continue;
+    const y = a.find((z) => z.consumerId === x.consumerId);
+    got += x.packetsReceived - (y?.packetsReceived ?? 0);
+    lost += Math.max(0, x.packetsLost - (y?.packetsLost ?? 0));
+    if ((sites.has(x.siteCode) || x.role === 'chair') && x.framesDecoded > (y?.framesDecoded ?? 0))
+      decoding += 1;
+  }
+  return {
+    tiles_expected: sites.size + 1,
+    tiles_decoding: decoding,
+    video_delivered: got + lost ? round(got / (got + lost), 5) : null,
+  };
 }
 
 export async function benchLoad(): Promise<Record<string, unknown>> {
   const maxSites = arg('sites', 63);
   const seconds = arg('seconds', 30);
+  const hold = arg('hold', 300);
   const nGen = arg('generators', 2);
   const steps = [...new Set([8, 16, 32, 48, 63, 80, 96, 128].filter((n) => n < maxSites).concat(maxSites))];
   const roster = loadRoster('vn-2021').sites.filter((s) => s.kind !== 'central');
@@ -86,37 +179,73 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
     throw new Error(`the roster has ${roster.length} halls; --sites ${maxSites} is more`);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoinghi-bench-load-'));
-  const server = await startServerProcess(dir, { HOINGHI_WORKERS: '0' });
+  let server: ServerProcess = await startServerProcess(dir, { HOINGHI_WORKERS: '0' });
+  const port = new URL(server.url).port;
   const generators = Array.from({ length: nGen }, () => new Generator());
-  const health = async () =>
+  const health = async (): Promise<Health> =>
     (
       (await (
         await fetch(`${server.url}/api/health`, {
           headers: { authorization: `Bearer ${processToken('operator')}` },
         })
-      ).json()) as {
-        media: { sockets: { pid: number; drops: number }[]; receiveBuffer: { rmemDefault: number | null } };
-      }
+      ).json()) as { media: Health }
     ).media;
-  const chair = await new SyntheticSite(server.url, processToken('chair'), 'chair').start();
   let statePushes = 0;
   let stateBytes = 0;
   let onAir: string | null = null;
-  chair.socket.on('conference:state', (p: { state: { onAir: { siteCode: string } | null } }) => {
-    statePushes += 1;
-    stateBytes += JSON.stringify(p).length;
-    onAir = p.state.onAir?.siteCode ?? null;
-  });
+  const chair = await new SyntheticSite(server.url, processToken('chair'), 'chair', {
+    reconnect: true,
+    onSocket: (socket) =>
+      socket.on('conference:state', (p: { state: { onAir: { siteCode: string } | null } }) => {
+        statePushes += 1;
+        stateBytes += JSON.stringify(p).length;
+        onAir = p.state.onAir?.siteCode ?? null;
+      }),
+  }).start();
   await request(chair.socket, 'conference:open', {});
   await request(chair.socket, 'conference:start', {});
   const rmem = (await health()).receiveBuffer.rmemDefault;
 
+  // Real Chromium: the wall, and a chair console.
+  let browser: Browser | undefined;
+  const pages: ConsolePage[] = [];
+  if (!process.argv.includes('--no-browser')) {
+    browser = await launchBrowser();
+    pages.push({
+      name: 'wall',
+      page: (await openPage(browser, `${server.url}/wall#t=${processToken('wall')}`)).page,
+    });
+    pages.push({
+      name: 'chair_console',
+      page: (await openPage(browser, `${server.url}/chair?q=low#t=${processToken('cochair')}`)).page,
+    });
+    for (const p of pages) await watchStates(p.page);
+  }
+  const browserPids = () => {
+    const chromium = descendants(process.pid).filter((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('chrom');
+      } catch {
+        return false;
+      }
+    });
+    return chromium;
+  };
+
   const where = new Map<string, Generator>();
+  const siteStats = async () =>
+    (
+      await Promise.all(
+        generators.map((g) => g.ask<Extract<GeneratorReport, { type: 'stats' }>>({ type: 'stats' })),
+      )
+    ).flatMap((s) => s.sites);
   const snapshot = async (): Promise<Snapshot> => {
     const stats = await Promise.all(
       generators.map((g) => g.ask<Extract<GeneratorReport, { type: 'stats' }>>({ type: 'stats' })),
     );
     const media = await health();
+    const pageStats: Record<string, PageInbound[]> = {};
+    for (const p of pages) pageStats[p.name] = await inboundStats(p.page).catch(() => []);
     return {
       at: performance.now(),
       server: cpuMicros(server.child.pid as number),
@@ -125,11 +254,14 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
       sites: stats.flatMap((s) => s.sites),
       chairSent: chair.sent(),
       chairReceived: chair.received().reduce((n, r) => n + r.packets, 0),
-      drops: media.sockets.reduce((n, s) => n + s.drops, 0),
+      browser: browserPids().reduce((n, pid) => n + cpuMicros(pid), 0),
+      drops: media.dropsSinceStart,
+      pages: pageStats,
     };
   };
 
   const results: Record<string, unknown>[] = [];
+  const extra: Record<string, unknown> = {};
   let granted = 0;
   try {
     for (const n of steps) {
@@ -154,7 +286,7 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
       const a = await snapshot();
       const acks: number[] = [];
       const grants: { code: string; at: number }[] = [];
-      const end = performance.now() + seconds * 1000;
+      const end = performance.now() + (n === maxSites ? hold : seconds) * 1000;
       let layout = 0;
       while (performance.now() < end) {
         const cycle = performance.now();
@@ -177,24 +309,34 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
       const b = await snapshot();
       const wallMicros = (b.at - a.at) * 1000;
 
-      // Programme delivery: every hall should get all of the chair's audio and top video layer.
+      // Programme delivery. Audio: every hall should get all of the chair's microphone (counted
+      // against what the chair sent). Video: the chair's and the speakers' cameras at every hall,
+      // by the sequence numbers of what the server forwarded (layers change with the floor).
       const recvFrom = (s: Snapshot, code: string, from: string, source: string) =>
         s.sites
           .find((x) => x.code === code)
           ?.received.filter((r) => r.from === from && r.source === source)
           .reduce((k, r) => k + r.packets, 0) ?? 0;
+      const video = (s: Snapshot, code: string) => {
+        const rs = s.sites.find((x) => x.code === code)?.received.filter((r) => r.source === 'camera') ?? [];
+        return {
+          got: rs.reduce((k, r) => k + r.packets, 0),
+          expected: rs.reduce((k, r) => k + r.expected, 0),
+        };
+      };
       const halls = b.sites.map((s) => s.code);
       const dAudio = b.chairSent.microphone - a.chairSent.microphone;
-      const dVideo = (b.chairSent.camera.r2 ?? 0) - (a.chairSent.camera.r2 ?? 0);
       const gotAudio = halls.reduce(
         (k, c) =>
           k + Math.min(dAudio, recvFrom(b, c, 'chair', 'microphone') - recvFrom(a, c, 'chair', 'microphone')),
         0,
       );
-      const gotVideo = halls.reduce(
-        (k, c) => k + Math.min(dVideo, recvFrom(b, c, 'chair', 'camera') - recvFrom(a, c, 'chair', 'camera')),
-        0,
-      );
+      let gotVideo = 0;
+      let expectedVideo = 0;
+      for (const c of halls) {
+        gotVideo += video(b, c).got - video(a, c).got;
+        expectedVideo += video(b, c).expected - video(a, c).expected;
+      }
       const sentTotal = (s: Snapshot) =>
         s.sites.reduce(
           (k, x) => k + x.sent.microphone + Object.values(x.sent.camera).reduce((y, z) => y + z, 0),
@@ -234,10 +376,12 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
         joined: b.sites.length,
         joinFailures: failed.length,
         join_ms: joins.length ? { p50: round(median(joins), 0), p90: round(percentile(joins, 90), 0) } : null,
+        seconds: round(wallMicros / 1e6, 1),
         cpu_percent_of_a_core: {
           workers: workerCpu,
           server_node: round(((b.server - a.server) / wallMicros) * 100, 1),
           generators: round(((b.generators - a.generators) / wallMicros) * 100, 1),
+          chromium: round(((b.browser - a.browser) / wallMicros) * 100, 1),
         },
         packets_per_sec: {
           ingress: round(ingress / (wallMicros / 1e6), 0),
@@ -246,7 +390,13 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
         worker_cpu_us_per_forwarded_packet: egress ? round(workerMicros / egress, 2) : null,
         delivered: {
           programme_audio: dAudio ? round(gotAudio / (dAudio * halls.length), 5) : null,
-          programme_video: dVideo ? round(gotVideo / (dVideo * halls.length), 5) : null,
+          programme_video: expectedVideo ? round(gotVideo / expectedVideo, 5) : null,
+          ...Object.fromEntries(
+            pages.map((p) => [
+              p.name,
+              pageVideo(a.pages[p.name] ?? [], b.pages[p.name] ?? [], new Set(halls)),
+            ]),
+          ),
         },
         chair_ack_ms: acks.length
           ? { p50: round(median(acks), 1), p99: round(percentile(acks, 99), 1) }
@@ -260,27 +410,134 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
           : null,
         state_push_bytes:
           statePushes > pushes0 ? round((stateBytes - bytes0) / (statePushes - pushes0), 0) : null,
-        disconnected: b.sites.filter((s) => s.disconnected).length,
+        disconnected: b.sites.filter(
+          (s) => s.disconnects > (a.sites.find((x) => x.code === s.code)?.disconnects ?? 0),
+        ).length,
+        pages_connected: await Promise.all(
+          pages.map(async (p) => {
+            const st = await pageStates(p.page);
+            return { page: p.name, state: st.now, states_seen: st.seen.length };
+          }),
+        ),
         unknown_packets: b.sites.reduce((k, s) => k + s.unknownPackets, 0),
         udp_drops: b.drops - a.drops,
       };
       results.push(step);
       process.stdout.write(`load ${n}: ${JSON.stringify(step)}\n`);
     }
+
+    // Rejoin after a server restart: stopped as an operator stops it, started again on the same
+    // port and data; the halls, the chair and the pages come back on their own.
+    const halls = where.size;
+    const tStop = Date.now();
+    await server.stop();
+    const tStart = Date.now();
+    server = await startServerProcess(dir, { HOINGHI_WORKERS: '0', HOINGHI_HTTP_PORT: port });
+    const upAt = Date.now();
+    const back = await waitFor(
+      'every hall to have the programme again after the restart',
+      async () => {
+        const all = await siteStats();
+        return all.length === halls && all.every((x) => (x.programmeAt ?? 0) > upAt) ? all : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 1000 },
+    ).catch(() => undefined);
+    const after = back ?? (await siteStats());
+    const since = (k: 'readyAt' | 'programmeAt') =>
+      after.filter((x) => (x[k] ?? 0) > upAt).map((x) => (x[k] as number) - upAt);
+    const pageBack: Record<string, number | null> = {};
+    for (const p of pages) {
+      pageBack[p.name] = await waitFor(
+        `the ${p.name} page receiving video again`,
+        async () => {
+          const st = await pageStates(p.page);
+          const v = (await inboundStats(p.page).catch(() => [])).filter(
+            (x) => x.kind === 'video' && x.framesDecoded > 0,
+          );
+          return st.now === 'connected' && v.length > 0 ? Date.now() - upAt : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 500 },
+      ).catch(() => null);
+    }
+    const restart = {
+      halls,
+      stop_ms: tStart - tStop,
+      start_ms: upAt - tStart,
+      rejoined: since('readyAt').length,
+      programme_again: since('programmeAt').length,
+      ms_from_server_up_to_rejoined: stat(since('readyAt')),
+      ms_from_server_up_to_programme: stat(since('programmeAt')),
+      chair_rejoined_ms: chair.readyAt && chair.readyAt > upAt ? chair.readyAt - upAt : null,
+      pages_receiving_again_ms: pageBack,
+    };
+    process.stdout.write(`restart: ${JSON.stringify(restart)}\n`);
+
+    // The join storm: every hall leaves, then all open their links within 5 s.
+    await Promise.all(generators.map((g) => g.ask({ type: 'leave' })));
+    const codes = roster.slice(0, halls);
+    const stormAt = Date.now();
+    const stormAdded = await Promise.all(
+      generators.map((g, i) =>
+        g.ask<Extract<GeneratorReport, { type: 'added' }>>({
+          type: 'add',
+          url: server.url,
+          sites: codes
+            .map((s, j) => ({ s, j }))
+            .filter(({ j }) => j % generators.length === i)
+            .map(({ s, j }) => ({
+              code: s.code,
+              token: processToken(s.code),
+              atMs: Math.round((j * STORM_WINDOW_MS) / halls),
+            })),
+        }),
+      ),
+    );
+    const stormed = await waitFor(
+      'every hall of the storm to have the programme',
+      async () => {
+        const all = await siteStats();
+        return all.length === halls && all.every((x) => x.programmeAt !== null) ? all : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    ).catch(() => undefined);
+    const st = stormed ?? (await siteStats());
+    const opened = st.map((x) => x.openedAt ?? stormAt);
+    const storm = {
+      halls,
+      opened_within_ms: Math.max(...opened) - Math.min(...opened),
+      joined: stormAdded.reduce((k, a) => k + a.joins.length, 0),
+      failed: stormAdded.flatMap((a) => a.failed),
+      join_ms: stat(stormAdded.flatMap((a) => a.joins.map((j) => j.ms))),
+      programme_ms_from_open: stat(
+        st
+          .filter((x) => x.programmeAt !== null)
+          .map((x) => (x.programmeAt as number) - (x.openedAt as number)),
+      ),
+      with_programme: st.filter((x) => x.programmeAt !== null).length,
+    };
+    process.stdout.write(`storm: ${JSON.stringify(storm)}\n`);
+    extra.restart = restart;
+    extra.storm = storm;
   } finally {
     await chair.stop();
+    await browser?.close();
     for (const g of generators) g.stop();
     await server.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
   const kneeStep = results.find((r) => {
-    const d = r.delivered as { programme_audio: number | null; programme_video: number | null };
+    const d = r.delivered as {
+      programme_audio: number | null;
+      programme_video: number | null;
+      wall?: { video_delivered: number | null };
+    };
     const w = (r.cpu_percent_of_a_core as { workers: number[] }).workers;
     const ack = r.chair_ack_ms as { p99: number } | null;
     return (
       (d.programme_audio ?? 1) < 0.999 ||
       (d.programme_video ?? 1) < 0.999 ||
+      (d.wall?.video_delivered ?? 1) < 0.999 ||
       Math.max(...w) > 85 ||
       (ack?.p99 ?? 0) > 250
     );
@@ -295,15 +552,22 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
     steps: results,
     knee,
     knee_rule:
-      'first N with programme audio or video delivered < 99.9 %, a worker > 85 % of a core, or chair ack p99 > 250 ms',
+      'first N with programme audio or video or wall tiles delivered < 99.9 %, a worker > 85 % of a core, or chair ack p99 > 250 ms',
     headroom: knee ? round(knee / 64, 2) : null,
+    ...extra,
     note: knee
       ? undefined
       : `no knee up to ${maxSites} halls; the generators' CPU is in the figures: where they take the machine first, extrapolate from worker_cpu_us_per_forwarded_packet`,
     machine: machine(),
   };
-  fs.writeFileSync(path.join(__dirname, '..', '..', 'bench', 'results', 'load.svg'), chart(results));
+  const outArg = process.argv.indexOf('--out');
+  const svg = `${outArg >= 0 ? process.argv[outArg + 1] : 'load'}.svg`;
+  fs.writeFileSync(path.join(__dirname, '..', '..', 'bench', 'results', svg), chart(results));
   return out;
+}
+
+function stat(xs: number[]): { n: number; p50: number; p90: number } | null {
+  return xs.length ? { n: xs.length, p50: round(median(xs), 0), p90: round(percentile(xs, 90), 0) } : null;
 }
 
 /** A small SVG: worker CPU (max, % of a core) and programme audio delivered (%) against halls. */

@@ -36,7 +36,9 @@ async function main(): Promise<void> {
     const result = await bench.run(runs);
     const dir = path.join(__dirname, '..', '..', 'bench', 'results');
     fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `${name}.json`);
+    // --out NAME writes bench/results/NAME.json instead (a trial run, or a run on another setting).
+    const outArg = args.indexOf('--out');
+    const file = path.join(dir, `${outArg >= 0 ? args[outArg + 1] : name}.json`);
     fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     const headline =
       'knee' in result

@@ -2,7 +2,10 @@
  * A load-generator process: runs synthetic halls on the orders of the load benchmark (IPC), so
  * that the halls spread over several processes (one Node process uses one core) and their CPU is
  * counted apart from the server's.
- *   → { type: 'add', url, sites: [{ code, token }] }    ← { type: 'added', joins: [{ code, ms }], failed: [...] }
+ *   → { type: 'add', url, sites: [{ code, token, atMs? }] } ← { type: 'added', joins: [{ code, ms }], failed: [...] }
+ *     (without atMs one after another; with atMs each opens its link that many ms after the order,
+ *     all at once: a join storm)
+ *   → { type: 'leave' }                                  ← { type: 'left' }   (every site closes its session)
  *   → { type: 'request', code, title }                   ← { type: 'requested', ok, error? }
  *   → { type: 'stats' }                                  ← { type: 'stats', cpuMicros, sites: [...] }
  *   → { type: 'stop' }                                   (exits)
@@ -10,7 +13,8 @@
 import { SyntheticSite, request } from './syntheticSite';
 
 export type GeneratorOrder =
-  | { type: 'add'; url: string; sites: { code: string; token: string }[] }
+  | { type: 'add'; url: string; sites: { code: string; token: string; atMs?: number }[] }
+  | { type: 'leave' }
   | { type: 'request'; code: string; title: string }
   | { type: 'stats' }
   | { type: 'stop' };
@@ -18,13 +22,20 @@ export type GeneratorOrder =
 export interface SiteStats {
   code: string;
   sent: { microphone: number; camera: Record<string, number> };
-  received: { from: string; source: string; packets: number; firstAt: number | null }[];
+  received: { from: string; source: string; packets: number; expected: number; firstAt: number | null }[];
   disconnected: boolean;
+  disconnects: number;
+  sessions: number;
+  openedAt: number | null;
+  readyAt: number | null;
+  /** When the current session first had the chair's audio and video (epoch ms). */
+  programmeAt: number | null;
   unknownPackets: number;
 }
 
 export type GeneratorReport =
   | { type: 'added'; joins: { code: string; ms: number }[]; failed: { code: string; error: string }[] }
+  | { type: 'left' }
   | { type: 'requested'; ok: boolean; error?: string }
   | { type: 'stats'; cpuMicros: number; sites: SiteStats[] };
 
@@ -36,16 +47,28 @@ process.on('message', (m: GeneratorOrder) => {
     if (m.type === 'add') {
       const joins: { code: string; ms: number }[] = [];
       const failed: { code: string; error: string }[] = [];
-      for (const s of m.sites) {
+      const open = async (s: { code: string; token: string }) => {
         try {
-          const site = await new SyntheticSite(m.url, s.token, s.code).start();
+          const site = await new SyntheticSite(m.url, s.token, s.code, { reconnect: true }).start();
           sites.set(s.code, site);
           joins.push({ code: s.code, ms: site.joinMs ?? 0 });
         } catch (e) {
           failed.push({ code: s.code, error: (e as Error).message });
         }
+      };
+      if (m.sites.every((s) => s.atMs === undefined)) {
+        for (const s of m.sites) await open(s);
+      } else {
+        // The storm: every link opens at its own moment, none waits for another.
+        await Promise.all(
+          m.sites.map((s) => new Promise<void>((r) => setTimeout(() => void open(s).then(r), s.atMs ?? 0))),
+        );
       }
       send({ type: 'added', joins, failed });
+    } else if (m.type === 'leave') {
+      await Promise.all([...sites.values()].map((s) => s.stop()));
+      sites.clear();
+      send({ type: 'left' });
     } else if (m.type === 'request') {
       const site = sites.get(m.code);
       try {
@@ -63,10 +86,19 @@ process.on('message', (m: GeneratorOrder) => {
         sites: [...sites.values()].map((s) => ({
           code: s.name,
           sent: s.sent(),
-          received: s
-            .received()
-            .map((r) => ({ from: r.from, source: r.source, packets: r.packets, firstAt: r.firstAt })),
+          received: s.received().map((r) => ({
+            from: r.from,
+            source: r.source,
+            packets: r.packets,
+            expected: r.expected,
+            firstAt: r.firstAt,
+          })),
           disconnected: s.disconnected,
+          disconnects: s.disconnects,
+          sessions: s.sessions,
+          openedAt: s.openedAt,
+          readyAt: s.readyAt,
+          programmeAt: s.programmeAt(),
           unknownPackets: s.unknownPackets,
         })),
       });

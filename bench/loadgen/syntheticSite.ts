@@ -149,6 +149,14 @@ export interface Received {
   bytes: number;
   /** Epoch ms of the first packet (for the grant → first audio figure). */
   firstAt: number | null;
+  /**
+   * Packets the sequence numbers say were sent to this site since its first one (highest −
+   * first + 1, across wraps): mediasoup keeps a consumer's numbers gapless across layer switches
+   * and pauses, so `packets ÷ expected` is what arrived of what was forwarded (RFC 3550 loss).
+   */
+  expected: number;
+  /** Highest sequence number so far, extended past 65,535. */
+  maxSeq: number;
   closed: boolean;
 }
 
@@ -158,31 +166,73 @@ export class SyntheticSite {
   socket!: Socket;
   join!: JoinResult;
   readonly #received = new Map<number, Received>();
-  readonly #timers: NodeJS.Timeout[] = [];
+  #timers: NodeJS.Timeout[] = [];
   #peers: RTCPeerConnection[] = [];
   #audio?: RtpStream;
   #video: RtpStream[] = [];
+  /** What earlier sessions sent (the counters go on across a rejoin). */
+  readonly #sentBefore = { microphone: 0, camera: {} as Record<string, number> };
   #forceKey = false;
+  #stopped = false;
+  #rejoining = false;
   /** RTP packets that arrived on no SSRC offered to this site (should stay 0). */
   unknownPackets = 0;
   /** Milliseconds from connecting to being ready (joined, transports up, publishing). */
   joinMs: number | null = null;
+  /** Epoch ms when start() was called (the link opened). */
+  openedAt: number | null = null;
+  /** Epoch ms when the current session became ready. */
+  readyAt: number | null = null;
+  /** Sessions started: 1, plus one per rejoin. */
+  sessions = 0;
+  /** Times the server side went away (socket lost, or the session closed by the server). */
+  disconnects = 0;
+  /** True while there is no session (lost, and not yet back). */
   disconnected = false;
 
   constructor(
     readonly url: string,
     readonly token: string,
     readonly name: string,
-    readonly opts: { publish?: boolean; fps?: number } = {},
+    /**
+     * `reconnect`: after losing the server (a restart, a worker death), open a new session on
+     * the same link, as the hall's page does, with backoff and jitter.
+     */
+    readonly opts: {
+      publish?: boolean;
+      fps?: number;
+      reconnect?: boolean;
+      /** Called with each session's new socket (to listen to pushes across rejoins). */
+      onSocket?: (socket: Socket) => void;
+    } = {},
   ) {}
 
   async start(): Promise<this> {
+    this.openedAt = Date.now();
     const t0 = performance.now();
-    this.socket = await connect(this.url, this.token);
-    this.socket.on('disconnect', (reason) => {
-      if (reason !== 'io client disconnect') this.disconnected = true;
+    await this.#session();
+    this.joinMs = performance.now() - t0;
+    return this;
+  }
+
+  async #session(): Promise<void> {
+    this.#teardown();
+    this.#received.clear();
+    const socket = await connect(this.url, this.token);
+    this.socket = socket;
+    this.opts.onSocket?.(socket);
+    let final = false;
+    socket.on('session:closed', ({ reason }: { reason: string }) => {
+      // Replaced by a newer session, expired or revoked: coming back would be wrong.
+      final = ['replaced', 'expired', 'revoked'].includes(reason);
     });
-    this.socket.on('consumer:added', (offer: ConsumerOffer, ack: (r: Ack<null>) => void) => {
+    socket.on('disconnect', (reason) => {
+      if (reason === 'io client disconnect' || this.#stopped) return;
+      this.disconnects += 1;
+      this.disconnected = true;
+      if (this.opts.reconnect && !final) void this.#rejoin();
+    });
+    socket.on('consumer:added', (offer: ConsumerOffer, ack: (r: Ack<null>) => void) => {
       const ssrc = (offer.rtpParameters.encodings as { ssrc: number }[])[0]?.ssrc as number;
       this.#received.set(ssrc, {
         consumerId: offer.id,
@@ -192,32 +242,97 @@ export class SyntheticSite {
         packets: 0,
         bytes: 0,
         firstAt: null,
+        expected: 0,
+        maxSeq: 0,
         closed: false,
       });
       ack({ ok: true, data: null }); // nothing to prepare: SRTP takes any SSRC
     });
-    this.socket.on('consumer:closed', ({ id }: { id: string }) => {
+    socket.on('consumer:closed', ({ id }: { id: string }) => {
       for (const r of this.#received.values()) if (r.consumerId === id) r.closed = true;
     });
-    this.join = await request<JoinResult>(this.socket, 'session:join', {});
-    const recv = await openTransport(this.socket, this.join.recvTransport, 'recv');
-    this.#peers.push(recv.pc);
-    recv.dtls.onRtp.subscribe((rtp: RtpPacket) => {
-      const r = this.#received.get(rtp.header.ssrc);
-      if (!r) {
-        this.unknownPackets += 1;
-        return;
+    try {
+      this.join = await request<JoinResult>(socket, 'session:join', {});
+      const recv = await openTransport(socket, this.join.recvTransport, 'recv');
+      this.#peers.push(recv.pc);
+      recv.dtls.onRtp.subscribe((rtp: RtpPacket) => {
+        const r = this.#received.get(rtp.header.ssrc);
+        if (!r) {
+          this.unknownPackets += 1;
+          return;
+        }
+        const seq = rtp.header.sequenceNumber;
+        if (r.packets === 0) {
+          r.firstAt = Date.now();
+          r.maxSeq = seq;
+          r.expected = 1;
+        } else {
+          const ahead = (seq - (r.maxSeq % 65536) + 65536) % 65536;
+          if (ahead > 0 && ahead < 32768) {
+            r.maxSeq += ahead;
+            r.expected += ahead;
+          }
+        }
+        r.packets += 1;
+        r.bytes += rtp.payload.length;
+      });
+      if (this.opts.publish !== false) await this.#publish();
+      await request(socket, 'session:ready', {
+        rtpCapabilities: receiveCapabilities(this.join.routerRtpCapabilities),
+      });
+    } catch (e) {
+      socket.close();
+      throw e;
+    }
+    this.sessions += 1;
+    this.readyAt = Date.now();
+    this.disconnected = !socket.connected;
+  }
+
+  /** After a loss: new sessions until one works (250 ms doubling to 2 s, ±50 % jitter: a client's pace). */
+  async #rejoin(): Promise<void> {
+    if (this.#rejoining) return;
+    this.#rejoining = true;
+    let delay = 250;
+    while (!this.#stopped) {
+      await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
+      if (this.#stopped) break;
+      try {
+        await this.#session();
+        break;
+      } catch {
+        delay = Math.min(2000, delay * 2);
       }
-      if (r.packets === 0) r.firstAt = Date.now();
-      r.packets += 1;
-      r.bytes += rtp.payload.length;
-    });
-    if (this.opts.publish !== false) await this.#publish();
-    await request(this.socket, 'session:ready', {
-      rtpCapabilities: receiveCapabilities(this.join.routerRtpCapabilities),
-    });
-    this.joinMs = performance.now() - t0;
-    return this;
+    }
+    this.#rejoining = false;
+  }
+
+  /** Ends the current session's media (timers, peer connections), keeping the sent counters. */
+  #teardown(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    for (const pc of this.#peers) pc.close().catch(() => undefined);
+    this.#peers = [];
+    if (this.#audio) this.#sentBefore.microphone += this.#audio.packets;
+    for (const v of this.#video) {
+      const rid = v.rid ?? '-';
+      this.#sentBefore.camera[rid] = (this.#sentBefore.camera[rid] ?? 0) + v.packets;
+    }
+    this.#audio = undefined;
+    this.#video = [];
+  }
+
+  /**
+   * Epoch ms when the current session first had the programme: a packet of the chair's
+   * microphone and of its camera (null until both have come).
+   */
+  programmeAt(principal = 'chair'): number | null {
+    const first = (source: string) =>
+      this.received().find((r) => r.from === principal && r.source === source && r.firstAt !== null)
+        ?.firstAt ?? null;
+    const a = first('microphone');
+    const v = first('camera');
+    return a !== null && v !== null ? Math.max(a, v) : null;
   }
 
   async #publish(): Promise<void> {
@@ -294,15 +409,15 @@ export class SyntheticSite {
       .reduce((n, r) => n + r.packets, 0);
   }
 
-  /** Packets this site has sent: microphone, and each camera layer. */
+  /** Packets this site has sent (all its sessions): microphone, and each camera layer. */
   sent(): { microphone: number; camera: Record<string, number> } {
-    return {
-      microphone: this.#audio?.packets ?? 0,
-      camera: Object.fromEntries(this.#video.map((v) => [v.rid ?? '-', v.packets])),
-    };
+    const camera = { ...this.#sentBefore.camera };
+    for (const v of this.#video) camera[v.rid ?? '-'] = (camera[v.rid ?? '-'] ?? 0) + v.packets;
+    return { microphone: this.#sentBefore.microphone + (this.#audio?.packets ?? 0), camera };
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
     this.socket?.close();
     await Promise.all(this.#peers.map((pc) => pc.close().catch(() => undefined)));

@@ -110,6 +110,17 @@ describe('the central bridge is one room', () => {
     expect(preferredLayer(s, wall, B)).toBe('low');
     expect(preferredLayer(s, B, A)).toBe('high');
   });
+
+  it('while a site is on air the chair is a small tile at the halls: the middle layer, except in the grid and at the speaker', () => {
+    let s = run(base(), A, { type: 'floor:request', title: 't' });
+    expect(preferredLayer(s, B, chair)).toBe('high'); // nobody on air: the chair is the programme
+    s = run(s, chair, { type: 'floor:next' });
+    expect(preferredLayer(s, B, chair)).toBe('mid');
+    expect(preferredLayer(s, A, chair)).toBe('high'); // the speaker's hall sees the chair large
+    expect(preferredLayer(s, wall, chair)).toBe('high');
+    s = run(s, chair, { type: 'layout:set', layout: 'grid' });
+    expect(preferredLayer(s, B, chair)).toBe('high');
+  });
 });
 
 describe('who may publish', () => {

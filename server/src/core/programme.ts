@@ -68,10 +68,20 @@ export function mayPublish(s: ConferenceState, p: Party, source: MediaSource): b
 /**
  * Which simulcast layer a receiver should get of a sender's camera: the lowest for the tiles of
  * the chair's, operators' and wall's grids, the highest for the programme (the site on air and
- * the chair, as every site sees them). Keeps a 64-tile wall's downlink bounded.
+ * the chair, as every site sees them). Keeps a 64-tile wall's downlink bounded. While a site is
+ * on air the chair is a small tile beside it on the halls' screens (client/src/lib/mediaView.ts,
+ * speaker layouts): the middle layer (640×360) then, which leaves a hall's downlink room for the
+ * speaker at 1280×720 right at the grant, and saves the server ~0.7 Mbit/s per hall.
  */
-export function preferredLayer(s: ConferenceState, receiver: Party, sender: Party): 'low' | 'high' {
-  if (receiver.role === 'site') return 'high';
+export function preferredLayer(s: ConferenceState, receiver: Party, sender: Party): 'low' | 'mid' | 'high' {
+  if (receiver.role === 'site') {
+    const chairSmall =
+      holdsChair(s, sender) &&
+      s.onAir !== null &&
+      s.onAir.siteCode !== receiver.siteCode &&
+      s.layout !== 'grid';
+    return chairSmall ? 'mid' : 'high';
+  }
   if (isCentral(sender)) return 'high';
   return onAir(s, sender) ? 'high' : 'low';
 }

@@ -99,7 +99,7 @@ const MAX_TRANSPORTS_PER_PEER = 2;
 const POOR_AFTER_MS = 4000;
 const MAX_PRODUCERS_PER_PEER = 4;
 /** Spatial layer asked of mediasoup for each wish; mediasoup uses the highest one that exists. */
-const SPATIAL = { low: 0, high: 2 } as const;
+const SPATIAL = { low: 0, mid: 1, high: 2 } as const;
 /**
  * How many sites' worth of forwarding one central console puts on the hub when placing sites:
  * each consumes the low layer of every camera, and the hub takes in the cameras piped from the
@@ -620,8 +620,8 @@ export class ConferenceMedia {
   }
 }
 
-/** Asks a simulcast consumer for its lowest or highest spatial layer (mediasoup picks what exists). */
-function setLayer(consumer: types.Consumer, layer: 'low' | 'high'): void {
+/** Asks a simulcast consumer for a spatial layer (mediasoup forwards the best that exists up to it). */
+function setLayer(consumer: types.Consumer, layer: keyof typeof SPATIAL): void {
   if (consumer.appData.layer === layer || consumer.closed) return;
   consumer.appData.layer = layer;
   void consumer
