@@ -243,6 +243,9 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
     const stats = await Promise.all(
       generators.map((g) => g.ask<Extract<GeneratorReport, { type: 'stats' }>>({ type: 'stats' })),
     );
+    // What the chair sent, read right after what the halls received (not after the slower reads
+    // below): otherwise packets still on their way count as lost.
+    const chairSent = chair.sent();
     const media = await health();
     const pageStats: Record<string, PageInbound[]> = {};
     for (const p of pages) pageStats[p.name] = await inboundStats(p.page).catch(() => []);
@@ -252,7 +255,7 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
       workers: media.sockets.map((s) => ({ pid: s.pid, cpu: cpuMicros(s.pid) })),
       generators: stats.reduce((n, s) => n + s.cpuMicros, 0),
       sites: stats.flatMap((s) => s.sites),
-      chairSent: chair.sent(),
+      chairSent,
       chairReceived: chair.received().reduce((n, r) => n + r.packets, 0),
       browser: browserPids().reduce((n, pid) => n + cpuMicros(pid), 0),
       drops: media.dropsSinceStart,
@@ -317,13 +320,21 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
           .find((x) => x.code === code)
           ?.received.filter((r) => r.from === from && r.source === source)
           .reduce((k, r) => k + r.packets, 0) ?? 0;
-      const video = (s: Snapshot, code: string) => {
-        const rs = s.sites.find((x) => x.code === code)?.received.filter((r) => r.source === 'camera') ?? [];
+      const bySeq = (s: Snapshot, code: string, source: string) => {
+        const rs = s.sites.find((x) => x.code === code)?.received.filter((r) => r.source === source) ?? [];
         return {
           got: rs.reduce((k, r) => k + r.packets, 0),
           expected: rs.reduce((k, r) => k + r.expected, 0),
         };
       };
+      const video = (s: Snapshot, code: string) => bySeq(s, code, 'camera');
+      // Audio as forwarded (the chair's and the speakers'), by sequence numbers like the video.
+      let gotAudioSeq = 0;
+      let expectedAudioSeq = 0;
+      for (const x of b.sites) {
+        gotAudioSeq += bySeq(b, x.code, 'microphone').got - bySeq(a, x.code, 'microphone').got;
+        expectedAudioSeq += bySeq(b, x.code, 'microphone').expected - bySeq(a, x.code, 'microphone').expected;
+      }
       const halls = b.sites.map((s) => s.code);
       const dAudio = b.chairSent.microphone - a.chairSent.microphone;
       const gotAudio = halls.reduce(
@@ -390,6 +401,7 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
         worker_cpu_us_per_forwarded_packet: egress ? round(workerMicros / egress, 2) : null,
         delivered: {
           programme_audio: dAudio ? round(gotAudio / (dAudio * halls.length), 5) : null,
+          programme_audio_forwarded: expectedAudioSeq ? round(gotAudioSeq / expectedAudioSeq, 5) : null,
           programme_video: expectedVideo ? round(gotVideo / expectedVideo, 5) : null,
           ...Object.fromEntries(
             pages.map((p) => [

@@ -6,7 +6,13 @@ import { type Browser, type Page, chromium } from 'playwright-core';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(__dirname, '..', '..', 'test-artifacts');
 
-export async function launchBrowser(): Promise<Browser> {
+/**
+ * One browser has one fake camera (a moving test pattern, 20 fps unless `cameraFps` says, up to
+ * 3840×2160), shared by all its pages: the first page to open it sets its capture size and the
+ * others get at most that (a first page asking 640×360 leaves a later one asking 1280×720 with
+ * 640×480). A page that must capture 1280×720 opens first, or gets a browser of its own.
+ */
+export async function launchBrowser(opts: { cameraFps?: number } = {}): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM}: run "node scripts/setup.mjs test" (npm test does it)`,
@@ -24,7 +30,9 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      '--use-fake-device-for-media-stream',
+      opts.cameraFps
+        ? `--use-fake-device-for-media-stream=fps=${opts.cameraFps}`
+        : '--use-fake-device-for-media-stream',
       '--use-fake-ui-for-media-stream',
       '--autoplay-policy=no-user-gesture-required',
     ],
@@ -48,9 +56,21 @@ export interface PageInbound {
   kind: 'audio' | 'video';
   bytesReceived: number;
   packetsReceived: number;
+  packetsLost: number;
   framesDecoded: number;
+  frameWidth: number;
+  frameHeight: number;
   audioLevel: number;
   totalAudioEnergy: number;
+}
+
+export interface PageLayer {
+  rid: string;
+  bytesSent: number;
+  framesEncoded: number;
+  frameWidth: number;
+  frameHeight: number;
+  qualityLimitationReason: string;
 }
 
 export interface PageOutbound {
@@ -58,6 +78,8 @@ export interface PageOutbound {
   paused: boolean;
   bytesSent: number;
   packetsSent: number;
+  /** Per simulcast layer (rid), lowest first; empty for audio. */
+  layers: PageLayer[];
 }
 
 /** What the page's controller sends, from RTCPeerConnection.getStats(). */

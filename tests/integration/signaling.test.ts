@@ -327,6 +327,43 @@ describe('negotiation with a real worker', () => {
   });
 });
 
+describe('a consumer offer the client refuses', () => {
+  it('is made again later (backing off), so a missed offer does not stay missing', async () => {
+    const chair = await client('chair');
+    const site = await client('nghe-an');
+    collectOffers(chair);
+    const offers: { producerId: string; answered: 'no' | 'yes' }[] = [];
+    const closed: string[] = [];
+    site.on('consumer:closed', ({ id }: { id: string }) => closed.push(id));
+    site.on('consumer:added', (offer: ConsumerOffer, ack: (r: unknown) => void) => {
+      // The first offer is refused, as a page busy with something else might fail it.
+      const first = offers.length === 0;
+      offers.push({ producerId: offer.producerId, answered: first ? 'no' : 'yes' });
+      ack(first ? { ok: false, error: { code: 'INTERNAL', message: 'busy' } } : { ok: true, data: null });
+    });
+    const info = await ok<JoinResult>(chair, 'session:join', {});
+    await ok(site, 'session:join', {});
+    const send = await ok<TransportOptions>(chair, 'transport:create', { direction: 'send' });
+    await ok(site, 'session:ready', { rtpCapabilities: info.routerRtpCapabilities });
+    const mic = await ok<{ id: string }>(chair, 'producer:create', {
+      transportId: send.id,
+      kind: 'audio',
+      source: 'microphone',
+      rtpParameters: opusParameters(7777),
+    });
+    await waitFor(
+      'the refused offer made again',
+      () => offers.filter((o) => o.producerId === mic.id).length >= 2,
+      {
+        timeoutMs: 5000,
+        missing: () => offers,
+      },
+    );
+    expect(offers.filter((o) => o.producerId === mic.id).map((o) => o.answered)).toEqual(['no', 'yes']);
+    expect(closed).toHaveLength(1); // told to drop the refused one
+  });
+});
+
 describe('worker death', () => {
   it('is logged, the worker replaced, sessions asked to rejoin, and new joins negotiate again', async () => {
     const s = await client('quang-ninh');
@@ -339,7 +376,10 @@ describe('worker death', () => {
       const pid = server.app.pool.entry(0)?.worker.pid;
       return pid && pid !== oldPid && server.app.pool.ready;
     });
-    await waitFor('ready again', async () => (await fetch(`${server.url}/readyz`)).status === 200 || undefined);
+    await waitFor(
+      'ready again',
+      async () => (await fetch(`${server.url}/readyz`)).status === 200 || undefined,
+    );
     const again = await client('quang-ninh');
     await ok(again, 'session:join', {});
     const t = await ok<TransportOptions>(again, 'transport:create', { direction: 'send' });

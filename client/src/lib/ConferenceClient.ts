@@ -6,8 +6,7 @@
  * reconnects and joins again on its own; a refused credential (missing, invalid, expired,
  * revoked) or a session closed as replaced, expired or revoked ends it for good (./terminal.ts).
  */
-import { Device } from 'mediasoup-client';
-import type { types as ms } from 'mediasoup-client';
+import type { Device, types as ms } from 'mediasoup-client';
 import { io, type Socket } from 'socket.io-client';
 import type {
   Ack,
@@ -43,7 +42,12 @@ export interface InboundStat {
   kind: 'audio' | 'video';
   bytesReceived: number;
   packetsReceived: number;
+  /** Packets the receiver counts as missing (from the sequence numbers). */
+  packetsLost: number;
   framesDecoded: number;
+  /** Size of the last decoded frame (video; 0 before the first). */
+  frameWidth: number;
+  frameHeight: number;
   audioLevel: number;
   totalAudioEnergy: number;
 }
@@ -54,7 +58,18 @@ export interface OutboundStat {
   bytesSent: number;
   packetsSent: number;
   /** Per simulcast layer (rid), lowest first. */
-  layers: { rid: string; bytesSent: number; frameWidth: number }[];
+  layers: OutboundLayer[];
+}
+
+export interface OutboundLayer {
+  rid: string;
+  bytesSent: number;
+  framesEncoded: number;
+  /** Size of the last encoded frame (0 before the first). */
+  frameWidth: number;
+  frameHeight: number;
+  /** Why Chromium encodes below the asked quality: 'none', 'bandwidth', 'cpu' or 'other'. */
+  qualityLimitationReason: string;
 }
 
 export interface ClientEvents {
@@ -81,8 +96,14 @@ export interface ClientOptions {
    * the hall's device check).
    */
   autoPublish?: boolean;
+  /**
+   * With autoPublish, open the camera only once this settles (a hall: when its programme shows
+   * its first frame), and PUBLISH_WAIT_MS after joining at the latest. Opening the camera and
+   * starting the encoders meanwhile competes with receiving and decoding that frame.
+   */
+  publishAfter?: Promise<unknown>;
   /** Camera capture size and simulcast layers: 'normal', or 'low' for halls on a poor link. */
-  quality?: 'normal' | 'low';
+  quality?: Quality;
 }
 
 /** Error for a refused request, carrying the wire code. */
@@ -93,28 +114,63 @@ export class RequestError extends Error {
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
+/** The longest `publishAfter` is waited for (the programme may have no picture: no camera on). */
+const PUBLISH_WAIT_MS = 2000;
 
-/** VP8 simulcast: the wall takes the lowest layer, the programme the highest. */
-const QUALITY = {
+export type Quality = 'normal' | 'low';
+
+interface QualityProfile {
+  /** What the camera is asked for (ideals: a camera that cannot is still used, at what it gives). */
+  capture: { width: number; height: number; frameRate: number };
+  /** VP8 simulcast layers, lowest first. */
+  encodings: ms.RtpEncodingParameters[];
+}
+
+/**
+ * VP8 simulcast: the wall's and chair's tiles take the lowest layer, the programme the highest.
+ * Chromium gives a capture only as many layers as its size allows (1280×720 and up: 3,
+ * 640×360: 2, 320×180: 1; it silently drops the top ones), so the capture must be the size of
+ * the top layer. The lowest layer is 320×180 in both profiles, so tiles look the same.
+ *
+ * - normal (1280×720 at 25 fps): 320×180 at 150 kbit/s, 640×360 at 500 kbit/s, 1280×720 at
+ *   1,200 kbit/s (a seated speaker, little motion) — 1,850 kbit/s of video up, ~1.9 Mbit/s with
+ *   the 32 kbit/s of Opus.
+ * - low (`?q=low`, a hall on a weak link; 640×360 at 15 fps): 320×180 at 100 kbit/s and
+ *   640×360 at 400 kbit/s — 500 kbit/s of video up, ~0.53 Mbit/s with Opus. On air it is seen at
+ *   640×360.
+ *
+ * These are ceilings: Chromium sends less when its bandwidth estimate is lower, dropping the top
+ * layer first. See "Bandwidth budget" in the README.
+ */
+const QUALITY: Record<Quality, QualityProfile> = {
   normal: {
-    capture: { width: 640, height: 360, frameRate: 25 },
+    capture: { width: 1280, height: 720, frameRate: 25 },
     encodings: [
-      { rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
-      { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
-      { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
+      { rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150_000, maxFramerate: 25 },
+      { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500_000, maxFramerate: 25 },
+      { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_200_000, maxFramerate: 25 },
     ],
   },
   low: {
-    capture: { width: 320, height: 180, frameRate: 15 },
+    capture: { width: 640, height: 360, frameRate: 15 },
     encodings: [
-      { rid: 'r0', scaleResolutionDownBy: 2, maxBitrate: 100_000 },
-      { rid: 'r1', scaleResolutionDownBy: 1, maxBitrate: 300_000 },
+      { rid: 'r0', scaleResolutionDownBy: 2, maxBitrate: 100_000, maxFramerate: 15 },
+      { rid: 'r1', scaleResolutionDownBy: 1, maxBitrate: 400_000, maxFramerate: 15 },
     ],
   },
-} satisfies Record<
-  string,
-  { capture: { width: number; height: number; frameRate: number }; encodings: ms.RtpEncodingParameters[] }
->;
+};
+
+/** The camera constraints of a profile (the client's own capture and the hall's device check alike). */
+export function videoConstraints(quality: Quality = 'normal', deviceId?: string): MediaTrackConstraints {
+  const { width, height, frameRate } = QUALITY[quality].capture;
+  return {
+    ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
+    width: { ideal: width },
+    height: { ideal: height },
+    // Ideal only: a required `max` could refuse a camera outright. The encodings cap the rate.
+    frameRate: { ideal: frameRate },
+  };
+}
 
 type Socket_ = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -122,6 +178,15 @@ type Socket_ = Socket<ServerToClientEvents, ClientToServerEvents>;
 export function mark(name: string): void {
   const full = `hoinghi:${name}`;
   if (performance.getEntriesByName(full).length === 0) performance.mark(full);
+}
+
+/**
+ * mediasoup-client is two thirds of a console's script: it is set up when the first device is
+ * made (once the socket has connected), not while the page loads, so the socket opens sooner.
+ */
+async function newDevice(): Promise<Device> {
+  const { Device } = await import('mediasoup-client');
+  return new Device();
 }
 
 export class ConferenceClient extends Emitter<ClientEvents> {
@@ -141,6 +206,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   #conference?: ConferenceState;
   /** serverNow − local now, from the last state push: countdowns use the server's clock. */
   #clockOffset = 0;
+  #routerCaps?: Promise<ms.RtpCapabilities | undefined>;
   #preloaded?: Promise<{ device: Device; capsKey: string } | undefined>;
 
   constructor(opts: ClientOptions) {
@@ -182,6 +248,9 @@ export class ConferenceClient extends Emitter<ClientEvents> {
       clearTimeout(this.#reconnectTimer);
       mark('connected');
       void this.#join();
+      // With the join request out, set up mediasoup-client and load the device (40–100 ms, much
+      // of it on this thread) while the answer comes: during the handshake it delayed that instead.
+      this.#preloaded ??= this.#preloadDevice();
     });
     socket.on('connect_error', (err: Error & { data?: ConnectErrorData }) => {
       const code = err.data?.code;
@@ -217,8 +286,8 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     socket.on('consumer:closed', ({ id }) => this.#removeConsumer(id));
     socket.on('presence:changed', (p) => this.emit('presence', p));
     // The socket first (its handshake is on the way to the first picture); then, while it
-    // connects, load the device (~100 ms of WebRTC probing). The camera opens after joining.
-    this.#preloaded = this.#preloadDevice();
+    // connects, fetch the router's capabilities for the device. The camera opens after joining.
+    this.#routerCaps = this.#fetchRouterCaps();
 
     socket.on('conference:state', ({ state, serverNow }) => this.#setConference(state, serverNow));
   }
@@ -249,7 +318,10 @@ export class ConferenceClient extends Emitter<ClientEvents> {
         kind: offer.kind,
         bytesReceived: Number(s.bytesReceived ?? 0),
         packetsReceived: Number(s.packetsReceived ?? 0),
+        packetsLost: Number(s.packetsLost ?? 0),
         framesDecoded: Number(s.framesDecoded ?? 0),
+        frameWidth: Number(s.frameWidth ?? 0),
+        frameHeight: Number(s.frameHeight ?? 0),
         audioLevel: Number(s.audioLevel ?? 0),
         totalAudioEnergy: Number(s.totalAudioEnergy ?? 0),
       });
@@ -279,7 +351,10 @@ export class ConferenceClient extends Emitter<ClientEvents> {
           layers.push({
             rid: String(s.rid),
             bytesSent: Number(s.bytesSent ?? 0),
+            framesEncoded: Number(s.framesEncoded ?? 0),
             frameWidth: Number(s.frameWidth ?? 0),
+            frameHeight: Number(s.frameHeight ?? 0),
+            qualityLimitationReason: String(s.qualityLimitationReason ?? 'none'),
           });
       });
       layers.sort((a, b) => a.rid.localeCompare(b.rid));
@@ -291,13 +366,10 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   async #capture(): Promise<MediaStream | undefined> {
     const { camera, microphone } = this.#opts.publish;
     if (!camera && !microphone) return undefined;
-    const v = QUALITY[this.#opts.quality ?? 'normal'].capture;
     try {
       const stream = await navigator.mediaDevices.getUserMedia({
         audio: microphone ? { echoCancellation: true, noiseSuppression: true } : false,
-        video: camera
-          ? { width: { ideal: v.width }, height: { ideal: v.height }, frameRate: v.frameRate }
-          : false,
+        video: camera ? videoConstraints(this.#opts.quality) : false,
       });
       this.emit('local:stream', stream);
       return stream;
@@ -354,8 +426,15 @@ export class ConferenceClient extends Emitter<ClientEvents> {
       mark('ready');
       this.#setState('connected');
       this.emit('joined', info);
-      // The camera opens once receiving is set up: it is not on the way to the first picture.
-      if (this.#opts.autoPublish !== false) this.#localStream ??= this.#capture();
+      // The camera opens once receiving is set up (with publishAfter, once that settles): it is
+      // not on the way to the first picture.
+      if (this.#opts.autoPublish !== false && !this.#localStream) {
+        if (this.#opts.publishAfter) {
+          await Promise.race([this.#opts.publishAfter, new Promise((r) => setTimeout(r, PUBLISH_WAIT_MS))]);
+          if (this.#state === 'closed' || this.#state === 'refused') return;
+        }
+        this.#localStream ??= this.#capture();
+      }
       await this.#publish();
     } catch (e) {
       const error = e instanceof RequestError ? e.error : { code: 'INTERNAL' as const, message: String(e) };
@@ -385,11 +464,20 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     }, ms);
   }
 
-  async #preloadDevice(): Promise<{ device: Device; capsKey: string } | undefined> {
+  async #fetchRouterCaps(): Promise<ms.RtpCapabilities | undefined> {
     try {
       const res = await fetch(new URL('/api/rtp-capabilities', this.#opts.url ?? window.location.origin));
-      const caps = (await res.json()) as ms.RtpCapabilities;
-      const device = new Device();
+      return (await res.json()) as ms.RtpCapabilities;
+    } catch {
+      return undefined; // joining loads the device itself
+    }
+  }
+
+  async #preloadDevice(): Promise<{ device: Device; capsKey: string } | undefined> {
+    try {
+      const caps = await this.#routerCaps;
+      if (!caps) return undefined;
+      const device = await newDevice();
       await device.load({ routerRtpCapabilities: caps });
       return { device, capsKey: JSON.stringify(caps) };
     } catch {
@@ -402,7 +490,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     const pre = await this.#preloaded;
     const key = JSON.stringify(caps);
     if (pre && pre.capsKey === key) return pre.device;
-    const device = new Device();
+    const device = await newDevice();
     await device.load({ routerRtpCapabilities: caps as unknown as ms.RtpCapabilities });
     this.#preloaded = Promise.resolve({ device, capsKey: key });
     return device;

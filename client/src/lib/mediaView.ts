@@ -8,6 +8,10 @@ import type { ConsumerOffer } from '../../../protocol/events';
 import { type ConferenceClient, mark } from './ConferenceClient';
 import { el, t } from './ui';
 
+let pictureShown: () => void = () => undefined;
+/** Resolves when a tile first shows a remote frame (a hall opens its camera after that). */
+export const firstPicture = new Promise<void>((resolve) => (pictureShown = resolve));
+
 interface Held {
   offer: ConsumerOffer;
   track: MediaStreamTrack;
@@ -91,7 +95,14 @@ export function renderTiles(container: HTMLElement, tiles: Tile[]): void {
       const video = el('video', { playsinline: '', autoplay: '' });
       video.muted = true;
       // The join benchmark's end point: the first remote frame decoded and ready to show.
-      video.addEventListener('loadeddata', () => mark('first-remote-frame'), { once: true });
+      video.addEventListener(
+        'loadeddata',
+        () => {
+          mark('first-remote-frame');
+          pictureShown();
+        },
+        { once: true },
+      );
       fig = el(
         'figure',
         { class: 'tile', 'data-key': tile.key },

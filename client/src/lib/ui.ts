@@ -1,7 +1,13 @@
 /** Page helpers shared by the consoles: strings, the state badge, video tiles. No wire access here. */
 import en from '../i18n/en.json';
 import vi from '../i18n/vi.json';
-import { type ClientOptions, type ConnectionState, ConferenceClient, RequestError } from './ConferenceClient';
+import {
+  type ClientOptions,
+  type ConnectionState,
+  ConferenceClient,
+  type Quality,
+  RequestError,
+} from './ConferenceClient';
 
 export type Lang = 'vi' | 'en';
 export type StringKey = keyof typeof vi;
@@ -46,8 +52,8 @@ export function tokenFromLocation(): string {
   return new URLSearchParams(window.location.hash.slice(1)).get('t') ?? '';
 }
 
-/** `?q=low`: a smaller picture and fewer layers, for halls on a poor link. */
-export function qualityFromLocation(): 'normal' | 'low' {
+/** `?q=low`: a 640×360 picture in two layers instead of 1280×720 in three, for halls on a poor link. */
+export function qualityFromLocation(): Quality {
   return new URLSearchParams(window.location.search).get('q') === 'low' ? 'low' : 'normal';
 }
 

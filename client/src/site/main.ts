@@ -6,17 +6,22 @@
  * (a kiosk set up once).
  */
 import type { ConferenceState } from '../../../protocol/conference';
-import { mark } from '../lib/ConferenceClient';
-import { MediaView, programmeTiles, renderTiles } from '../lib/mediaView';
+import { mark, videoConstraints } from '../lib/ConferenceClient';
+import { MediaView, firstPicture, programmeTiles, renderTiles } from '../lib/mediaView';
 import { bootConsole, qualityFromLocation, showError, t } from '../lib/ui';
 
 mark('script');
 const auto = new URLSearchParams(window.location.search).get('auto') === '1';
+const quality = qualityFromLocation();
 const client = bootConsole({
   publish: { camera: true, microphone: true },
   autoPublish: auto,
-  quality: qualityFromLocation(),
+  publishAfter: firstPicture,
+  quality,
 });
+// Connecting is on the way to the first picture: start it before setting up the page. (The
+// handlers below are attached in this same task, before any event can arrive.)
+client.start();
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const programme = $('programme');
@@ -131,7 +136,8 @@ async function acquire(): Promise<void> {
   stopMeter();
   try {
     preview = await navigator.mediaDevices.getUserMedia({
-      video: { ...(cam ? { deviceId: { exact: cam } } : {}), width: { ideal: 640 }, height: { ideal: 360 } },
+      // The previewed stream is the one published: capture it at the profile's size.
+      video: videoConstraints(quality, cam || undefined),
       audio: { ...(mic ? { deviceId: { exact: mic } } : {}), echoCancellation: true, noiseSuppression: true },
     });
   } catch (e) {
@@ -202,6 +208,5 @@ $('start-button').addEventListener('click', () => {
   if (preview) void client.startPublishing(preview);
 });
 
-client.start();
 if (auto) $('setup').hidden = true;
 else void acquire();

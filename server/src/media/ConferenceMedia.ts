@@ -91,6 +91,9 @@ interface PeerMedia extends PeerInfo {
   reserved: Set<MediaSource>;
   /** Transports being made, by direction: a second request for the same one waits for it. */
   creating: Map<'send' | 'recv', Promise<types.WebRtcTransport>>;
+  /** Consumer offers refused or unanswered in a row, and the pass that will offer them again. */
+  offerFailures: number;
+  offerRetry?: NodeJS.Timeout;
   rtpCapabilities?: types.RtpCapabilities;
 }
 
@@ -220,6 +223,7 @@ export class ConferenceMedia {
       pending: new Set(),
       reserved: new Set(),
       creating: new Map(),
+      offerFailures: 0,
     });
   }
 
@@ -227,6 +231,7 @@ export class ConferenceMedia {
     const peer = this.#peers.get(id);
     if (!peer) return;
     this.#peers.delete(id);
+    clearTimeout(peer.offerRetry);
     // Closing transports closes their producers and consumers (mediasoup cascades),
     // and the consumers of others on those producers ('producerclose').
     for (const t of peer.transports.values()) t.close();
@@ -493,11 +498,31 @@ export class ConferenceMedia {
         principal: sender.party.principal,
       });
       consumer.appData.acked = true;
+      receiver.offerFailures = 0;
       if (!consumer.closed) gate(consumer, !shouldFlow(this.#state, receiver.party, sender.party, source));
     } catch (e) {
-      log.warn('consumer offer not taken', { receiver: receiver.id, error: e });
       consumer.close();
       forget();
+      if (this.#peers.get(receiver.id) !== receiver) return;
+      // Refused, or not answered in time (a page busy joining in a storm): the client drops it if
+      // it made it, and the offer is made again later, backing off (0.5 s doubling to 30 s) so a
+      // client that refuses everything costs little. Without this a missed offer stayed missing
+      // until the next change of the conference.
+      receiver.onConsumerClosed(consumer.id);
+      receiver.offerFailures += 1;
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(receiver.offerFailures - 1, 6));
+      log.warn('consumer offer not taken; offering again later', {
+        receiver: receiver.id,
+        inMs: delay,
+        error: e,
+      });
+      if (!receiver.offerRetry) {
+        receiver.offerRetry = setTimeout(() => {
+          receiver.offerRetry = undefined;
+          if (!this.#closed && this.#peers.get(receiver.id) === receiver) this.reconcile(this.#state);
+        }, delay);
+        receiver.offerRetry.unref();
+      }
     }
   }
 
