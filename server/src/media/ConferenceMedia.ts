@@ -91,9 +91,11 @@ interface PeerMedia extends PeerInfo {
   reserved: Set<MediaSource>;
   /** Transports being made, by direction: a second request for the same one waits for it. */
   creating: Map<'send' | 'recv', Promise<types.WebRtcTransport>>;
-  /** Consumer offers refused or unanswered in a row, and the pass that will offer them again. */
+  /** Retry passes after refused or unanswered consumer offers, and the pass that will offer them again. */
   offerFailures: number;
   offerRetry?: NodeJS.Timeout;
+  /** Producers whose offer this peer refused: not offered again before this time (epoch ms). */
+  refusedUntil: Map<string, number>;
   rtpCapabilities?: types.RtpCapabilities;
 }
 
@@ -224,6 +226,7 @@ export class ConferenceMedia {
       reserved: new Set(),
       creating: new Map(),
       offerFailures: 0,
+      refusedUntil: new Map(),
     });
   }
 
@@ -438,6 +441,7 @@ export class ConferenceMedia {
               setLayer(consumer, preferredLayer(state, receiver.party, sender.party));
           } else if (
             !receiver.pending.has(producer.id) &&
+            (receiver.refusedUntil.get(producer.id) ?? 0) <= Date.now() &&
             shouldPrepare(state, receiver.party, sender.party, source)
           ) {
             void this.#consume(receiver, sender, producer);
@@ -457,6 +461,12 @@ export class ConferenceMedia {
     receiver.pending.add(producer.id);
     let consumer: types.Consumer;
     try {
+      // Only what the receiver can take crosses to its worker.
+      const from = this.#routers.get(sender.worker);
+      if (!from?.router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) {
+        receiver.pending.delete(producer.id);
+        return;
+      }
       if (receiver.worker !== sender.worker) await this.#pipe(producer, sender.worker, receiver.worker);
       if (!slot.router.canConsume({ producerId: producer.id, rtpCapabilities: caps })) {
         receiver.pending.delete(producer.id);
@@ -499,6 +509,7 @@ export class ConferenceMedia {
       });
       consumer.appData.acked = true;
       receiver.offerFailures = 0;
+      receiver.refusedUntil.delete(producer.id);
       if (!consumer.closed) gate(consumer, !shouldFlow(this.#state, receiver.party, sender.party, source));
     } catch (e) {
       consumer.close();
@@ -509,14 +520,18 @@ export class ConferenceMedia {
       // client that refuses everything costs little. Without this a missed offer stayed missing
       // until the next change of the conference.
       receiver.onConsumerClosed(consumer.id);
-      receiver.offerFailures += 1;
-      const delay = Math.min(30_000, 500 * 2 ** Math.min(receiver.offerFailures - 1, 6));
+      // One backoff step per retry pass (not per refused offer), and the refused producer is not
+      // offered again before the pass, whatever else reconciles meanwhile (a client sending
+      // session:ready again cannot make the server loop on consumers).
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(receiver.offerFailures, 6));
+      receiver.refusedUntil.set(producer.id, Date.now() + delay);
       log.warn('consumer offer not taken; offering again later', {
         receiver: receiver.id,
         inMs: delay,
         error: e,
       });
       if (!receiver.offerRetry) {
+        receiver.offerFailures += 1;
         receiver.offerRetry = setTimeout(() => {
           receiver.offerRetry = undefined;
           if (!this.#closed && this.#peers.get(receiver.id) === receiver) this.reconcile(this.#state);
@@ -538,18 +553,19 @@ export class ConferenceMedia {
     const source = this.#routers.get(from);
     const target = this.#routers.get(to);
     if (!source || !target) return Promise.reject(new Error('media worker gone'));
-    const piped = source.router.pipeToRouter({ producerId: producer.id, router: target.router }).then(
-      ({ pipeProducer }) => {
+    const piped: Promise<void> = source.router
+      .pipeToRouter({ producerId: producer.id, router: target.router })
+      .then(({ pipeProducer }) => {
         if (!pipeProducer) throw new Error('no pipe producer');
         pipeProducer.observer.once('close', () => {
           if (this.#pipes.get(key) === piped) this.#pipes.delete(key);
         });
-      },
-      (e: unknown) => {
+      })
+      .catch((e: unknown) => {
+        // Any failure, ours included: not cached, the next consumer tries again.
         if (this.#pipes.get(key) === piped) this.#pipes.delete(key);
         throw e;
-      },
-    );
+      });
     this.#pipes.set(key, piped);
     return piped;
   }

@@ -100,8 +100,13 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
       log.error('mediasoup worker died; replacing it', { index, pid: worker.pid, error: err });
       this.#entries[index] = undefined;
       if (this.#closed) return;
-      this.emit('workerDied', index);
+      // Replacement first: a listener that throws must not leave the pool without the worker.
       void this.#replace(index);
+      try {
+        this.emit('workerDied', index);
+      } catch (e) {
+        log.error('a listener of a worker death failed', { index, error: e });
+      }
     });
     log.info('worker up', { index, pid: worker.pid, udpPort: entry.udpPort });
     return entry;
