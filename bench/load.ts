@@ -48,17 +48,21 @@ function arg(name: string, fallback: number): number {
   return v;
 }
 
+/** The fields of /proc/PID/stat after the command name (state first); null when it is gone. */
+function procStat(pid: number | string): string[] | null {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** The processes below `pid` (Chromium's renderers and helpers), from /proc. */
 function descendants(pid: number): number[] {
   const parent = new Map<number, number>();
   for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const f = fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      parent.set(Number(d), Number(f[1]));
-    } catch {
-      // gone
-    }
+    const f = /^\d+$/.test(d) ? procStat(d) : null;
+    if (f) parent.set(Number(d), Number(f[1]));
   }
   const out: number[] = [];
   const todo = [pid];
@@ -75,12 +79,8 @@ function descendants(pid: number): number[] {
 
 /** utime + stime of a process, in µs (from /proc; 0 when it is gone). */
 function cpuMicros(pid: number): number {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6;
-  } catch {
-    return 0;
-  }
+  const f = procStat(pid);
+  return f ? ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6 : 0;
 }
 
 class Generator {
@@ -222,27 +222,21 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
     for (const p of pages) await watchStates(p.page);
   }
   const browserPids = () => {
-    const chromium = descendants(process.pid).filter((pid) => {
+    return descendants(process.pid).filter((pid) => {
       try {
         return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('chrom');
       } catch {
         return false;
       }
     });
-    return chromium;
   };
 
   const where = new Map<string, Generator>();
-  const siteStats = async () =>
-    (
-      await Promise.all(
-        generators.map((g) => g.ask<Extract<GeneratorReport, { type: 'stats' }>>({ type: 'stats' })),
-      )
-    ).flatMap((s) => s.sites);
+  const generatorStats = () =>
+    Promise.all(generators.map((g) => g.ask<Extract<GeneratorReport, { type: 'stats' }>>({ type: 'stats' })));
+  const siteStats = async () => (await generatorStats()).flatMap((s) => s.sites);
   const snapshot = async (): Promise<Snapshot> => {
-    const stats = await Promise.all(
-      generators.map((g) => g.ask<Extract<GeneratorReport, { type: 'stats' }>>({ type: 'stats' })),
-    );
+    const stats = await generatorStats();
     // What the chair sent, read right after what the halls received (not after the slower reads
     // below): otherwise packets still on their way count as lost.
     const chairSent = chair.sent();

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type RTCDtlsTransport, RtcpSenderInfo, RtcpSrPacket, RtpHeader } from 'werift';
+import { OPUS_CODEC, VP8_CODEC } from '../../tests/helpers/wsClient';
 
 export const EXT_MID = 1;
 export const EXT_RID = 10;
@@ -155,16 +156,7 @@ export class RtpStream {
 export function opusParameters(ssrc: number): Record<string, unknown> {
   return {
     mid: '0',
-    codecs: [
-      {
-        mimeType: 'audio/opus',
-        payloadType: 111,
-        clockRate: 48000,
-        channels: 2,
-        parameters: { useinbandfec: 1, usedtx: 1 },
-        rtcpFeedback: [],
-      },
-    ],
+    codecs: [{ ...OPUS_CODEC, parameters: { ...OPUS_CODEC.parameters, usedtx: 1 } }],
     headerExtensions: [{ uri: URI_MID, id: EXT_MID, encrypt: false, parameters: {} }],
     encodings: [{ ssrc, dtx: false }],
     rtcp: { cname: `lg${ssrc}`, reducedSize: true },
@@ -175,20 +167,8 @@ export function opusParameters(ssrc: number): Record<string, unknown> {
 export function vp8SimulcastParameters(rids: string[], cname: string): Record<string, unknown> {
   return {
     mid: '1',
-    codecs: [
-      {
-        mimeType: 'video/VP8',
-        payloadType: 96,
-        clockRate: 90000,
-        parameters: {},
-        rtcpFeedback: [
-          { type: 'nack' },
-          { type: 'nack', parameter: 'pli' },
-          { type: 'ccm', parameter: 'fir' },
-          { type: 'goog-remb' },
-        ],
-      },
-    ],
+    // Receiver-side bandwidth estimation as Chromium offers it, on top of the usual feedback.
+    codecs: [{ ...VP8_CODEC, rtcpFeedback: [...VP8_CODEC.rtcpFeedback, { type: 'goog-remb' }] }],
     headerExtensions: [
       { uri: URI_MID, id: EXT_MID, encrypt: false, parameters: {} },
       { uri: URI_RID, id: EXT_RID, encrypt: false, parameters: {} },

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
+import type { InboundStat, OutboundLayer, OutboundStat } from '../../client/src/lib/ConferenceClient';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(__dirname, '..', '..', 'test-artifacts');
@@ -49,38 +50,10 @@ export async function openPage(browser: Browser, url: string): Promise<{ page: P
   return { page, errors };
 }
 
-export interface PageInbound {
-  consumerId: string;
-  siteCode: string;
-  role: string;
-  kind: 'audio' | 'video';
-  bytesReceived: number;
-  packetsReceived: number;
-  packetsLost: number;
-  framesDecoded: number;
-  frameWidth: number;
-  frameHeight: number;
-  audioLevel: number;
-  totalAudioEnergy: number;
-}
-
-export interface PageLayer {
-  rid: string;
-  bytesSent: number;
-  framesEncoded: number;
-  frameWidth: number;
-  frameHeight: number;
-  qualityLimitationReason: string;
-}
-
-export interface PageOutbound {
-  source: string;
-  paused: boolean;
-  bytesSent: number;
-  packetsSent: number;
-  /** Per simulcast layer (rid), lowest first; empty for audio. */
-  layers: PageLayer[];
-}
+/** What a page's controller reports from getStats(): the client's own types, not copies. */
+export type PageInbound = InboundStat;
+export type PageLayer = OutboundLayer;
+export type PageOutbound = OutboundStat;
 
 /** What the page's controller sends, from RTCPeerConnection.getStats(). */
 export function outboundStats(page: Page): Promise<PageOutbound[]> {

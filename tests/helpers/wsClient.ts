@@ -51,19 +51,31 @@ export const FAKE_DTLS = {
   ],
 };
 
+/** The Opus and VP8 codec entries of a producer's RTP parameters (the load generator's too). */
+export const OPUS_CODEC = {
+  mimeType: 'audio/opus',
+  payloadType: 111,
+  clockRate: 48000,
+  channels: 2,
+  parameters: { useinbandfec: 1 },
+  rtcpFeedback: [] as { type: string; parameter?: string }[],
+};
+
+export const VP8_CODEC = {
+  mimeType: 'video/VP8',
+  payloadType: 96,
+  clockRate: 90000,
+  parameters: {},
+  rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }] as {
+    type: string;
+    parameter?: string;
+  }[],
+};
+
 export function opusParameters(ssrc: number) {
   return {
     mid: '0',
-    codecs: [
-      {
-        mimeType: 'audio/opus',
-        payloadType: 111,
-        clockRate: 48000,
-        channels: 2,
-        parameters: { useinbandfec: 1 },
-        rtcpFeedback: [],
-      },
-    ],
+    codecs: [OPUS_CODEC],
     headerExtensions: [],
     encodings: [{ ssrc }],
     rtcp: { cname: `c${ssrc}`, reducedSize: true },
@@ -73,19 +85,7 @@ export function opusParameters(ssrc: number) {
 export function vp8Parameters(ssrc: number) {
   return {
     mid: '1',
-    codecs: [
-      {
-        mimeType: 'video/VP8',
-        payloadType: 96,
-        clockRate: 90000,
-        parameters: {},
-        rtcpFeedback: [
-          { type: 'nack' },
-          { type: 'nack', parameter: 'pli' },
-          { type: 'ccm', parameter: 'fir' },
-        ],
-      },
-    ],
+    codecs: [VP8_CODEC],
     headerExtensions: [],
     encodings: [{ ssrc }],
     rtcp: { cname: `c${ssrc}`, reducedSize: true },

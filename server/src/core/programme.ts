@@ -16,7 +16,8 @@ export interface Party {
   siteCode: string;
 }
 
-const isCentral = (p: Party) => CENTRAL_ROLES.includes(p.role);
+/** The central bridge's consoles: chair, co-chair, operators, wall. */
+export const isCentral = (p: Party) => CENTRAL_ROLES.includes(p.role);
 const holdsChair = (s: ConferenceState, p: Party) =>
   (p.role === 'chair' || p.role === 'cochair') && p.principal === s.chairHolder;
 const onAir = (s: ConferenceState, p: Party) => p.role === 'site' && s.onAir?.siteCode === p.siteCode;

@@ -19,13 +19,14 @@ import type { types } from 'mediasoup';
 import type { ConsumerOffer, MediaKind, MediaSource, SiteInfo } from '../../../protocol/events';
 import {
   type Party,
+  isCentral,
   mayPublish,
   micLive,
   preferredLayer,
   shouldFlow,
   shouldPrepare,
 } from '../core/programme';
-import { CENTRAL_ROLES, type ConferenceState } from '../core/model';
+import type { ConferenceState } from '../core/model';
 import { createLogger } from '../logger';
 import type { PoolEntry, WorkerPool } from './WorkerPool';
 
@@ -200,14 +201,11 @@ export class ConferenceMedia {
     const live = [...this.#routers.keys()];
     if (live.length === 0)
       throw new MediaRequestError('unavailable', 'no media worker is running; try again in a moment');
-    const central = CENTRAL_ROLES.includes(party.role);
     const load = new Map(live.map((i) => [i, 0]));
-    for (const p of this.#peers.values()) {
-      const central = CENTRAL_ROLES.includes(p.party.role);
-      load.set(p.worker, (load.get(p.worker) ?? 0) + (central ? CENTRAL_WEIGHT : 1));
-    }
+    for (const p of this.#peers.values())
+      load.set(p.worker, (load.get(p.worker) ?? 0) + (isCentral(p.party) ? CENTRAL_WEIGHT : 1));
     const least = () => live.reduce((a, b) => ((load.get(b) ?? 0) < (load.get(a) ?? 0) ? b : a));
-    if (central) {
+    if (isCentral(party)) {
       if (this.#hub === undefined || !this.#routers.has(this.#hub)) this.#hub = least();
       return this.#hub;
     }
