@@ -176,6 +176,11 @@ export interface ServerToClientEvents {
   /** The server offers a consumer; the client creates it and acks, then the server resumes it. */
   'consumer:added': (offer: ConsumerOffer, ack: AckFn<null>) => void;
   'consumer:closed': (payload: { id: string }) => void;
+  /**
+   * The highest simulcast layer (0 low, 1 middle, 2 high) anyone wants of the publisher's
+   * camera: the client stops encoding the layers above, and starts them again when asked.
+   */
+  'producer:layers': (payload: { producerId: string; spatialLayer: number }) => void;
   'presence:changed': (payload: SitePresence) => void;
   'session:closed': (payload: { reason: CloseReason }) => void;
   /** The whole conference state after every change, with the server's clock for countdowns. */
@@ -226,6 +231,7 @@ export const CLIENT_EVENTS: readonly ClientEventName[] = [...MEDIA_EVENTS, ...CO
 export const SERVER_EVENTS: readonly ServerEventName[] = [
   'consumer:added',
   'consumer:closed',
+  'producer:layers',
   'presence:changed',
   'session:closed',
   'conference:state',

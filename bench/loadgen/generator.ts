@@ -22,7 +22,19 @@ export type GeneratorOrder =
 export interface SiteStats {
   code: string;
   sent: { microphone: number; camera: Record<string, number> };
-  received: { from: string; source: string; packets: number; expected: number; firstAt: number | null }[];
+  received: {
+    consumerId: string;
+    from: string;
+    source: string;
+    packets: number;
+    expected: number;
+    firstAt: number | null;
+    checked: number;
+    verified: number;
+    firstTs: number;
+    lastTs: number;
+    closed: boolean;
+  }[];
   disconnected: boolean;
   disconnects: number;
   sessions: number;
@@ -40,6 +52,8 @@ export type GeneratorReport =
   | { type: 'stats'; cpuMicros: number; sites: SiteStats[] };
 
 const sites = new Map<string, SyntheticSite>();
+// Started in its own session by the benchmark: without it, nothing else would stop it.
+process.on('disconnect', () => process.exit(0));
 const send = (r: GeneratorReport) => process.send?.(r);
 
 process.on('message', (m: GeneratorOrder) => {
@@ -87,11 +101,17 @@ process.on('message', (m: GeneratorOrder) => {
           code: s.name,
           sent: s.sent(),
           received: s.received().map((r) => ({
+            consumerId: r.consumerId,
             from: r.from,
             source: r.source,
             packets: r.packets,
             expected: r.expected,
             firstAt: r.firstAt,
+            checked: r.checked,
+            verified: r.verified,
+            firstTs: r.firstTs,
+            lastTs: r.lastTs,
+            closed: r.closed,
           })),
           disconnected: s.disconnected,
           disconnects: s.disconnects,

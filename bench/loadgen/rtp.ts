@@ -1,14 +1,16 @@
 /**
  * Pre-encoded media for synthetic halls: VP8 frames read from IVF files (three simulcast layers
  * encoded once with ffmpeg, shipped in ./media), packetised per RFC 7741, and Opus silence; sent
- * as raw RTP onto a werift DTLS transport, with the RTCP Sender Reports mediasoup needs.
+ * as SRTP on the transport werift connected (./srtp), with the RTCP Sender Reports mediasoup needs.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type RTCDtlsTransport, RtcpSenderInfo, RtcpSrPacket, RtpHeader } from 'werift';
+import { RtcpSenderInfo, RtcpSrPacket } from 'werift';
+import type { SrtpSender } from './srtp';
 import { OPUS_CODEC, VP8_CODEC } from '../../tests/helpers/wsClient';
 
 export const EXT_MID = 1;
+const MAX_PAYLOAD = 1100;
 export const EXT_RID = 10;
 export const URI_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 export const URI_RID = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
@@ -59,53 +61,82 @@ export function loadLayers(): { rid: string; frames: Vp8Frame[] }[] {
   });
 }
 
+/**
+ * RTP packets per second one synthetic hall sends at full rate: its camera's three layers at
+ * `fps` (each frame cut at MAX_PAYLOAD bytes) and its microphone (one packet per 20 ms).
+ */
+export function nominalPacketsPerSecond(layers: { frames: Vp8Frame[] }[], fps = 30): number {
+  const perFrame = (f: Vp8Frame) => Math.ceil(f.data.length / MAX_PAYLOAD);
+  const video = layers.reduce(
+    (n, l) => n + (l.frames.reduce((k, f) => k + perFrame(f), 0) / l.frames.length) * fps,
+    0,
+  );
+  return video + 50;
+}
+
 /** A 20 ms Opus frame of silence (CELT, as a browser sends for a quiet room). */
 export const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
-const MAX_PAYLOAD = 1100;
-
 export const randomSsrc = (): number => (Math.random() * 0xfffffff0 + 1) >>> 0;
+
+/** An RTP header with one-byte header extensions (RFC 8285), written once per stream. */
+export function rtpHeader(
+  payloadType: number,
+  ssrc: number,
+  extensions: { id: number; value: Buffer }[],
+): Buffer {
+  const extLen = extensions.reduce((n, e) => n + 1 + e.value.length, 0);
+  const words = Math.ceil(extLen / 4);
+  const h = Buffer.alloc(12 + 4 + words * 4);
+  h[0] = 0x90; // version 2, extension bit
+  h[1] = payloadType & 0x7f;
+  h.writeUInt32BE(ssrc >>> 0, 8);
+  h.writeUInt16BE(0xbede, 12);
+  h.writeUInt16BE(words, 14);
+  let o = 16;
+  for (const e of extensions) {
+    h[o] = (e.id << 4) | (e.value.length - 1);
+    e.value.copy(h, o + 1);
+    o += 1 + e.value.length;
+  }
+  return h;
+}
 
 /** One RTP stream (one SSRC) of a producer: sequence, timestamp, counters, and its Sender Report. */
 export class RtpStream {
   packets = 0;
   bytes = 0;
   #seq = (Math.random() * 0xffff) | 0;
+  #roc = 0;
   #ts = (Math.random() * 0xffffffff) >>> 0;
   #pictureId = (Math.random() * 0x7fff) | 0;
   #tl0 = 0;
   #lastWall = 0;
-  // One header per stream, changed per packet: werift's constructor is costly, and sendRtp()
-  // serialises and encrypts synchronously before its first await.
-  readonly #header: RtpHeader;
+  /** The header, patched per packet (sequence number, timestamp, marker) before it is protected. */
+  readonly #header: Buffer;
 
   constructor(
-    readonly dtls: RTCDtlsTransport,
+    readonly sender: SrtpSender,
     readonly ssrc: number,
     payloadType: number,
     mid: string,
     readonly clockRate: number,
     readonly rid?: string,
   ) {
-    const extensions = [{ id: EXT_MID, payload: Buffer.from(mid, 'ascii') }];
-    if (rid) extensions.push({ id: EXT_RID, payload: Buffer.from(rid, 'ascii') });
-    this.#header = new RtpHeader({
-      payloadType,
-      ssrc,
-      extension: true,
-      extensionProfile: 0xbede,
-      extensions,
-    });
+    const extensions = [{ id: EXT_MID, value: Buffer.from(mid, 'ascii') }];
+    if (rid) extensions.push({ id: EXT_RID, value: Buffer.from(rid, 'ascii') });
+    this.#header = rtpHeader(payloadType, ssrc, extensions);
   }
 
-  send(payload: Buffer, marker: boolean): void {
+  send(payload: readonly Buffer[], marker: boolean): void {
     const h = this.#header;
-    h.sequenceNumber = this.#seq;
-    h.timestamp = this.#ts;
-    h.marker = marker;
+    h[1] = ((h[1] as number) & 0x7f) | (marker ? 0x80 : 0);
+    h.writeUInt16BE(this.#seq, 2);
+    h.writeUInt32BE(this.#ts, 4);
+    this.sender.send(h, this.#roc, payload);
     this.#seq = (this.#seq + 1) & 0xffff;
+    if (this.#seq === 0) this.#roc = (this.#roc + 1) >>> 0;
     this.packets += 1;
-    this.bytes += payload.length;
-    this.dtls.sendRtp(payload, h).catch(() => undefined);
+    for (const p of payload) this.bytes += p.length;
   }
 
   /** One VP8 frame as packets with the extended descriptor (15-bit PictureID, TL0PICIDX). */
@@ -123,7 +154,7 @@ export class RtpStream {
         this.#tl0,
       ]);
       off += len;
-      this.send(Buffer.concat([desc, data.subarray(off - len, off)]), off >= data.length);
+      this.send([desc, data.subarray(off - len, off)], off >= data.length);
     }
   }
 

@@ -25,6 +25,7 @@ import {
   randomSsrc,
   vp8SimulcastParameters,
 } from './rtp';
+import { SrtpSender, VERIFY_EVERY, interceptRtp } from './srtp';
 
 /** Joins under load take seconds: the load generator waits longer than the tests' 5 s. */
 const TIMEOUT_MS = 15_000;
@@ -146,7 +147,11 @@ export interface Received {
   kind: 'audio' | 'video';
   source: string;
   packets: number;
+  /** Bytes on the wire (SRTP). */
   bytes: number;
+  /** Packets handed to werift to decrypt and authenticate, and those that passed. */
+  checked: number;
+  verified: number;
   /** Epoch ms of the first packet (for the grant → first audio figure). */
   firstAt: number | null;
   /**
@@ -157,6 +162,9 @@ export interface Received {
   expected: number;
   /** Highest sequence number so far, extended past 65,535. */
   maxSeq: number;
+  /** RTP timestamps of the first packet and of the highest sequence number (the sender's clock). */
+  firstTs: number;
+  lastTs: number;
   closed: boolean;
 }
 
@@ -172,7 +180,11 @@ export class SyntheticSite {
   #video: RtpStream[] = [];
   /** What earlier sessions sent (the counters go on across a rejoin). */
   readonly #sentBefore = { microphone: 0, camera: {} as Record<string, number> };
-  #forceKey = false;
+  /** Per camera layer: send a keyframe next (asked by the server, or the layer starts again). */
+  #needKey: boolean[] = [];
+  /** Dynacast: the highest camera layer the server wants now (the layers above are not sent). */
+  #maxLayer = 2;
+  #cameraId: string | null = null;
   #stopped = false;
   #rejoining = false;
   /** RTP packets that arrived on no SSRC offered to this site (should stay 0). */
@@ -241,13 +253,23 @@ export class SyntheticSite {
         source: offer.source,
         packets: 0,
         bytes: 0,
+        checked: 0,
+        verified: 0,
         firstAt: null,
         expected: 0,
         maxSeq: 0,
+        firstTs: 0,
+        lastTs: 0,
         closed: false,
       });
       ack({ ok: true, data: null }); // nothing to prepare: SRTP takes any SSRC
     });
+    socket.on(
+      'producer:layers',
+      ({ producerId, spatialLayer }: { producerId: string; spatialLayer: number }) => {
+        if (producerId === this.#cameraId) this.#maxLayer = spatialLayer;
+      },
+    );
     socket.on('consumer:closed', ({ id }: { id: string }) => {
       for (const r of this.#received.values()) if (r.consumerId === id) r.closed = true;
     });
@@ -255,26 +277,37 @@ export class SyntheticSite {
       this.join = await request<JoinResult>(socket, 'session:join', {});
       const recv = await openTransport(socket, this.join.recvTransport, 'recv');
       this.#peers.push(recv.pc);
-      recv.dtls.onRtp.subscribe((rtp: RtpPacket) => {
-        const r = this.#received.get(rtp.header.ssrc);
+      // Counted from the clear RTP header; one packet in VERIFY_EVERY of each stream is also
+      // decrypted and authenticated by werift (./srtp), and counted again as verified.
+      interceptRtp(recv.dtls, (ssrc, seq, ts, bytes) => {
+        const r = this.#received.get(ssrc);
         if (!r) {
           this.unknownPackets += 1;
-          return;
+          return false;
         }
-        const seq = rtp.header.sequenceNumber;
         if (r.packets === 0) {
           r.firstAt = Date.now();
           r.maxSeq = seq;
           r.expected = 1;
+          r.firstTs = ts;
+          r.lastTs = ts;
         } else {
           const ahead = (seq - (r.maxSeq % 65536) + 65536) % 65536;
           if (ahead > 0 && ahead < 32768) {
             r.maxSeq += ahead;
             r.expected += ahead;
+            r.lastTs = ts;
           }
         }
         r.packets += 1;
-        r.bytes += rtp.payload.length;
+        r.bytes += bytes;
+        if (r.packets % VERIFY_EVERY !== 1) return false;
+        r.checked += 1;
+        return true;
+      });
+      recv.dtls.onRtp.subscribe((rtp: RtpPacket) => {
+        const r = this.#received.get(rtp.header.ssrc);
+        if (r) r.verified += 1;
       });
       if (this.opts.publish !== false) await this.#publish();
       await request(socket, 'session:ready', {
@@ -340,12 +373,16 @@ export class SyntheticSite {
     const { pc, dtls } = await openTransport(this.socket, t, 'send');
     this.#peers.push(pc);
     dtls.onRtcp.subscribe((p) => {
-      // PLI (payload-specific feedback, fmt 1) or FIR (fmt 4): send a keyframe next.
-      const fb = p as { type: number; feedback?: { count?: number } };
-      if (fb.type === 206 && (fb.feedback?.count === 1 || fb.feedback?.count === 4)) this.#forceKey = true;
+      // PLI (payload-specific feedback, fmt 1) or FIR (fmt 4): a keyframe next on that layer.
+      const fb = p as { type: number; feedback?: { count?: number; mediaSsrc?: number } };
+      if (fb.type !== 206 || (fb.feedback?.count !== 1 && fb.feedback?.count !== 4)) return;
+      const i = this.#video.findIndex((v) => v.ssrc === fb.feedback?.mediaSsrc);
+      if (i >= 0) this.#needKey[i] = true;
+      else this.#needKey.fill(true);
     });
     const micSsrc = randomSsrc();
-    this.#audio = new RtpStream(dtls, micSsrc, 111, '0', 48000);
+    const sender = new SrtpSender(dtls);
+    this.#audio = new RtpStream(sender, micSsrc, 111, '0', 48000);
     await request(this.socket, 'producer:create', {
       transportId: t.id,
       kind: 'audio',
@@ -354,40 +391,52 @@ export class SyntheticSite {
     });
     sharedLayers ??= loadLayers();
     const layers = sharedLayers;
-    this.#video = layers.map((l) => new RtpStream(dtls, randomSsrc(), 96, '1', 90000, l.rid));
-    await request(this.socket, 'producer:create', {
-      transportId: t.id,
-      kind: 'video',
-      source: 'camera',
-      rtpParameters: vp8SimulcastParameters(
-        layers.map((l) => l.rid),
-        `lg-${this.name}`,
-      ),
-    });
+    this.#video = layers.map((l) => new RtpStream(sender, randomSsrc(), 96, '1', 90000, l.rid));
+    this.#maxLayer = layers.length - 1;
+    this.#needKey = layers.map(() => false);
+    this.#cameraId = (
+      await request<{ id: string }>(this.socket, 'producer:create', {
+        transportId: t.id,
+        kind: 'video',
+        source: 'camera',
+        rtpParameters: vp8SimulcastParameters(
+          layers.map((l) => l.rid),
+          `lg-${this.name}`,
+        ),
+      })
+    ).id;
     const audio = this.#audio;
     this.#timers.push(
       setInterval(() => {
-        audio.send(OPUS_SILENCE, false);
+        audio.send([OPUS_SILENCE], false);
         audio.advance(960);
       }, 20),
     );
     const fps = this.opts.fps ?? 30;
-    let frame = 0;
-    const first = layers[0]?.frames ?? [];
+    // Each layer is its own stream with its own place in its file: a keyframe asked of one layer
+    // (or a layer started again) does not disturb the others.
+    const frame = layers.map(() => 0);
+    const nextKey = (i: number) => {
+      const frames = layers[i]?.frames ?? [];
+      const next = frames.findIndex((f, j) => j >= (frame[i] as number) % frames.length && f.key);
+      frame[i] = next >= 0 ? next : 0;
+    };
     this.#timers.push(
       setInterval(() => {
-        if (this.#forceKey) {
-          // All layers share the keyframe positions: jump to the next one.
-          const next = first.findIndex((f, i) => i >= frame % first.length && f.key);
-          frame = next >= 0 ? next : 0;
-          this.#forceKey = false;
-        }
         layers.forEach((l, i) => {
           const s = this.#video[i] as RtpStream;
-          s.sendVp8Frame(l.frames[frame % l.frames.length] as Vp8Frame);
+          if (i <= this.#maxLayer) {
+            if (this.#needKey[i]) {
+              nextKey(i);
+              this.#needKey[i] = false;
+            }
+            s.sendVp8Frame(l.frames[(frame[i] as number) % l.frames.length] as Vp8Frame);
+            frame[i] = (frame[i] as number) + 1;
+          } else {
+            this.#needKey[i] = true; // stopped: it starts again on a keyframe
+          }
           s.advance(90000 / fps);
         });
-        frame += 1;
       }, 1000 / fps),
     );
     this.#timers.push(
@@ -395,6 +444,11 @@ export class SyntheticSite {
         dtls.sendRtcp([audio, ...this.#video].map((s) => s.senderReport())).catch(() => undefined);
       }, 1000),
     );
+  }
+
+  /** The highest camera layer this site sends now (the server's `producer:layers`). */
+  get maxLayer(): number {
+    return this.#maxLayer;
   }
 
   /** What this site has received, per consumer. */

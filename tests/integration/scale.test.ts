@@ -8,8 +8,9 @@
  *
  * The server runs two mediasoup workers: the halls are spread over both, and what crosses from
  * one worker to the other goes through pipeToRouter, so the delivery figures cover piped media.
- * Last, one worker is killed: only the halls it carried are asked to join again; the others
- * keep receiving the programme without a break.
+ * A hall off air is asked (dynacast, `producer:layers`) to send only its low layer, the one on
+ * air all three. Last, one worker is killed: only the halls it carried are asked to join again;
+ * the others keep receiving the programme without a break.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -162,6 +163,30 @@ describe('8 synthetic halls with real WebRTC through the server', () => {
     );
     expect(heard(a)).toEqual(aAfter);
     expect(a.sent().microphone).toBeGreaterThan(0);
+  });
+
+  it('dynacast: the hall on air sends all three layers, a hall off air only its low layer', async () => {
+    // After the floor test: the second hall is on air, the first was revoked.
+    const [a, b] = sites as [SyntheticSite, SyntheticSite];
+    await waitFor(
+      'the hall off air to be asked for its low layer only, the speaker for all three',
+      () => (a.maxLayer === 0 && b.maxLayer === 2) || undefined,
+      { timeoutMs: 15_000, missing: () => [a.maxLayer, b.maxLayer] },
+    );
+    const camera = (s: SyntheticSite) => s.sent().camera;
+    const a0 = camera(a);
+    const b0 = camera(b);
+    await waitFor(
+      '60 more packets of the low layer of the hall off air',
+      () => (camera(a).r0 ?? 0) - (a0.r0 ?? 0) >= 60 || undefined,
+      { timeoutMs: 10_000 },
+    );
+    const a1 = camera(a);
+    const b1 = camera(b);
+    expect(a1.r1).toBe(a0.r1);
+    expect(a1.r2).toBe(a0.r2);
+    expect((b1.r2 ?? 0) - (b0.r2 ?? 0)).toBeGreaterThan(0);
+    expect((b1.r1 ?? 0) - (b0.r1 ?? 0)).toBeGreaterThan(0);
   });
 
   it("a worker's death takes only the halls it carried; the others keep the programme", async () => {

@@ -6,6 +6,7 @@ import {
   preferredLayer,
   shouldFlow,
   shouldPrepare,
+  wantedLayer,
 } from '../../server/src/core/programme';
 
 const chair: Actor = { role: 'chair', principal: 'chair', siteCode: 'tw' };
@@ -120,6 +121,25 @@ describe('the central bridge is one room', () => {
     expect(preferredLayer(s, wall, chair)).toBe('high');
     s = run(s, chair, { type: 'layout:set', layout: 'grid' });
     expect(preferredLayer(s, B, chair)).toBe('high');
+  });
+
+  it('dynacast: a publisher is asked for the highest layer anyone watching wants, never less than the low one', () => {
+    const everyone = [chair, wall, operator, A, B, C];
+    let s = run(base(), A, { type: 'floor:request', title: 't' });
+    s = run(s, B, { type: 'floor:request', title: 't' });
+    expect(wantedLayer(s, everyone, A)).toBe('high'); // next in the queue: ready for HD at the grant
+    expect(wantedLayer(s, everyone, B)).toBe('low'); // further down: only the grids show it
+    expect(wantedLayer(s, everyone, C)).toBe('low');
+    expect(wantedLayer(s, everyone, chair)).toBe('high'); // nobody on air: the chair is the programme
+    expect(wantedLayer(s, [], B)).toBe('low'); // nobody watching: still the low layer
+    s = run(s, chair, { type: 'floor:next' });
+    expect(wantedLayer(s, everyone, A)).toBe('high'); // on air
+    expect(wantedLayer(s, everyone, B)).toBe('high'); // now next in the queue
+    expect(wantedLayer(s, everyone, C)).toBe('low');
+    expect(wantedLayer(s, everyone, chair)).toBe('high'); // the speaker's hall sees the chair large
+    expect(wantedLayer(s, [wall, B, C], chair)).toBe('high'); // and the wall
+    expect(wantedLayer(s, [B, C], chair)).toBe('mid'); // the other halls: a small tile
+    expect(wantedLayer(s, [A], A)).toBe('low'); // a hall does not watch itself
   });
 });
 

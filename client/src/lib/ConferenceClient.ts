@@ -199,6 +199,7 @@ export class ConferenceClient extends Emitter<ClientEvents> {
   #recvTransport?: ms.Transport;
   readonly #consumers = new Map<string, { consumer: ms.Consumer; offer: ConsumerOffer }>();
   readonly #producers = new Map<MediaSource, ms.Producer>();
+  #layersQueue: Promise<void> = Promise.resolve();
   #localStream?: Promise<MediaStream | undefined>;
   /** Set when publishing began for the current session (reset when the session's media drops). */
   #publishStarted = false;
@@ -284,6 +285,9 @@ export class ConferenceClient extends Emitter<ClientEvents> {
     });
     socket.on('consumer:added', (offer, ack) => void this.#onConsumerOffer(offer, ack));
     socket.on('consumer:closed', ({ id }) => this.#removeConsumer(id));
+    socket.on('producer:layers', ({ producerId, spatialLayer }) =>
+      this.#setCameraLayers(producerId, spatialLayer),
+    );
     socket.on('presence:changed', (p) => this.emit('presence', p));
     // The socket first (its handshake is on the way to the first picture); then, while it
     // connects, fetch the router's capabilities for the device. The camera opens after joining.
@@ -555,6 +559,19 @@ export class ConferenceClient extends Emitter<ClientEvents> {
       });
       this.#producers.set('microphone', producer);
     }
+  }
+
+  /**
+   * Dynacast: encode only the camera layers someone watches (the server says which). Calls are
+   * chained, so the last word wins; a failure leaves every layer on, which costs only uplink.
+   */
+  #setCameraLayers(producerId: string, spatialLayer: number): void {
+    const producer = this.#producers.get('camera');
+    if (!producer || producer.id !== producerId || !Number.isInteger(spatialLayer) || spatialLayer < 0)
+      return;
+    this.#layersQueue = this.#layersQueue
+      .then(() => (producer.closed ? undefined : producer.setMaxSpatialLayer(spatialLayer)))
+      .catch(() => undefined);
   }
 
   async #onConsumerOffer(offer: ConsumerOffer, ack: AckFn<null>): Promise<void> {

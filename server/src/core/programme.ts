@@ -86,3 +86,27 @@ export function preferredLayer(s: ConferenceState, receiver: Party, sender: Part
   if (isCentral(sender)) return 'high';
   return onAir(s, sender) ? 'high' : 'low';
 }
+
+const LAYER_ORDER = ['low', 'mid', 'high'] as const;
+
+/**
+ * The highest layer anyone receiving a sender's camera wants of it now: the publisher need not
+ * encode or send the layers above (dynacast). A hall that is not on air is watched only in the
+ * grids, at the low layer: it sends 320×180 (about 150 kbit/s) instead of all three layers (1.9
+ * Mbit/s), which spares the hall's uplink and the server's ingress; when it takes the floor its
+ * top layer is asked for again. The hall at the head of the queue (the next "grant next") keeps
+ * all its layers, so that it reaches every hall in HD at the grant rather than seconds later
+ * (an encoder's layer started again climbs to its bitrate over seconds). Never below the low
+ * layer: the grids always show every hall.
+ */
+export function wantedLayer(s: ConferenceState, receivers: Party[], sender: Party): 'low' | 'mid' | 'high' {
+  if (sender.role === 'site' && s.queue[0]?.siteCode === sender.siteCode && receivers.length > 0)
+    return 'high';
+  let best = 0;
+  for (const r of receivers) {
+    if (r.principal === sender.principal || !shouldFlow(s, r, sender, 'camera')) continue;
+    best = Math.max(best, LAYER_ORDER.indexOf(preferredLayer(s, r, sender)));
+    if (best === 2) break;
+  }
+  return LAYER_ORDER[best] as 'low' | 'mid' | 'high';
+}

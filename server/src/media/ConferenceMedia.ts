@@ -25,6 +25,7 @@ import {
   preferredLayer,
   shouldFlow,
   shouldPrepare,
+  wantedLayer,
 } from '../core/programme';
 import type { ConferenceState } from '../core/model';
 import { createLogger } from '../logger';
@@ -72,6 +73,11 @@ export interface PeerInfo {
   onConsumerClosed: (id: string) => void;
   /** The worker carrying this peer's media died: its transports are gone, the session must end. */
   onMediaLost: () => void;
+  /**
+   * The highest spatial layer anyone wants of this peer's camera changed: the client may stop
+   * (or must start again) encoding the layers above. Advice only: nothing breaks if it does not.
+   */
+  onProducerLayers?: (producerId: string, spatialLayer: number) => void;
 }
 
 interface RouterSlot {
@@ -112,6 +118,8 @@ const SPATIAL = { low: 0, mid: 1, high: 2 } as const;
  * other workers. Measured with `npm run bench -- load` (per-worker CPU at 63 sites).
  */
 const CENTRAL_WEIGHT = 4;
+/** How long a camera's layers must be unwanted before its publisher is told to stop them (no flapping as the floor moves). */
+const LOWER_LAYERS_AFTER_MS = 5000;
 
 export class ConferenceMedia {
   /** One router per live worker, by worker index. */
@@ -421,10 +429,13 @@ export class ConferenceMedia {
 
   /** One pass of the policy over every producer and consumer. Throws only on a bug; see reconcile(). */
   enforce(state: ConferenceState): void {
+    const watching = [...this.#peers.values()].filter((p) => p.rtpCapabilities).map((p) => p.party);
     for (const sender of this.#peers.values()) {
       for (const producer of sender.producers.values()) {
         const source = producer.appData.source as MediaSource;
         if (source === 'microphone') gate(producer, !micLive(state, sender.party));
+        if (source === 'camera' && producer.type === 'simulcast')
+          this.#askLayers(sender, producer, SPATIAL[wantedLayer(state, watching, sender.party)]);
         if (source === 'screen' && !mayPublish(state, sender.party, 'screen')) {
           producer.close(); // the presentation moved to someone else
           continue;
@@ -447,6 +458,37 @@ export class ConferenceMedia {
         }
       }
     }
+  }
+
+  /**
+   * Dynacast: tells a camera's publisher the highest layer anyone wants now. Up at once (the
+   * speaker's top layer at the grant); down only once unwanted for LOWER_LAYERS_AFTER_MS.
+   */
+  #askLayers(sender: PeerMedia, producer: types.Producer, want: number): void {
+    const data = producer.appData as { maxLayer?: number; lowerSince?: number; lowerCheck?: NodeJS.Timeout };
+    const current = data.maxLayer ?? SPATIAL.high; // a publisher starts with every layer
+    if (want >= current) {
+      data.lowerSince = undefined;
+      if (want === current) return;
+    } else {
+      const since = (data.lowerSince ??= Date.now());
+      if (Date.now() - since < LOWER_LAYERS_AFTER_MS) {
+        if (!data.lowerCheck) {
+          data.lowerCheck = setTimeout(
+            () => {
+              data.lowerCheck = undefined;
+              if (!this.#closed && !producer.closed) this.reconcile(this.#state);
+            },
+            LOWER_LAYERS_AFTER_MS - (Date.now() - since) + 50,
+          );
+          data.lowerCheck.unref();
+        }
+        return;
+      }
+      data.lowerSince = undefined;
+    }
+    data.maxLayer = want;
+    sender.onProducerLayers?.(producer.id, want);
   }
 
   async #consume(receiver: PeerMedia, sender: PeerMedia, producer: types.Producer): Promise<void> {

@@ -374,6 +374,8 @@ function onConnection(
         sendOffer: offerSender(socket),
         onConsumerClosed: (id) => socket.emit('consumer:closed', { id }),
         onMediaLost: () => session.close('media-restart'),
+        onProducerLayers: (producerId, spatialLayer) =>
+          socket.emit('producer:layers', { producerId, spatialLayer }),
       });
       recv = await media.createTransport(session.id, 'recv');
     } catch (e) {
