@@ -36,6 +36,7 @@ import { type ServerProcess, processToken, startServerProcess } from '../tests/h
 import { waitFor } from '../tests/helpers/waitFor';
 import { loadRoster } from '../server/src/app';
 import { machine } from './machine';
+import { parseProcNetUdp, processSocketInodes } from '../server/src/media/udpHealth';
 import { median, percentile, round } from './stats';
 
 const FLOOR_EVERY_MS = 10_000;
@@ -157,6 +158,8 @@ interface Snapshot {
   chairReceived: number;
   browser: number;
   drops: number;
+  /** Drops at the receivers' own sockets: Chromium's, the generators'. */
+  receiverDrops: { chromium: number; generators: number };
   pages: Record<string, PageInbound[]>;
 }
 
@@ -209,7 +212,29 @@ function pageVideo(a: PageInbound[], b: PageInbound[], sites: Set<string>) {
     tiles_expected: sites.size + 1,
     tiles_decoding: decoding,
     video_delivered: got + lost ? round(got / (got + lost), 5) : null,
+    packets_received: got,
+    packets_lost: lost,
   };
+}
+
+/**
+ * Datagrams the kernel dropped at the UDP sockets of these processes because they did not read
+ * them in time (their own receive buffers: Chromium sets 256 KB for WebRTC), from /proc/net/udp.
+ * A receiver starved of CPU on this machine loses packets there, after the server sent them.
+ */
+function socketDrops(pids: number[]): number {
+  const inodes = new Set<number>();
+  for (const pid of pids) for (const i of processSocketInodes(pid) ?? []) inodes.add(i);
+  let drops = 0;
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    try {
+      for (const s of parseProcNetUdp(fs.readFileSync(file, 'utf8')))
+        if (inodes.has(s.inode)) drops += s.drops;
+    } catch {
+      // no IPv6
+    }
+  }
+  return drops;
 }
 
 export async function benchLoad(): Promise<Record<string, unknown>> {
@@ -308,6 +333,10 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
       chairReceived: chair.received().reduce((n, r) => n + r.packets, 0),
       browser: browserPids().reduce((n, pid) => n + cpuMicros(pid), 0),
       drops: media.dropsSinceStart,
+      receiverDrops: {
+        chromium: socketDrops(browserPids()),
+        generators: socketDrops(generators.map((g) => g.child.pid ?? 0)),
+      },
       pages: pageStats,
     };
   };
@@ -395,7 +424,8 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
         const rb = mic(b);
         if (!rb) continue;
         const ra = mic(a);
-        const same = ra?.consumerId === rb.consumerId;
+        // The same consumer with packets at both ends; else this one from its first packet.
+        const same = ra?.consumerId === rb.consumerId && (ra?.packets ?? 0) > 0;
         gotAudio += rb.packets - (same ? (ra?.packets ?? 0) : 0);
         expectedAudio += ((rb.lastTs - (same ? (ra?.lastTs ?? 0) : rb.firstTs)) >>> 0) / 960 + (same ? 0 : 1);
       }
@@ -492,6 +522,10 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
         unknown_packets: b.sites.reduce((k, s) => k + s.unknownPackets, 0),
         srtp_sampled: srtpSampled(a, b),
         udp_drops: b.drops - a.drops,
+        receiver_socket_drops: {
+          chromium: Math.max(0, b.receiverDrops.chromium - a.receiverDrops.chromium),
+          generators: Math.max(0, b.receiverDrops.generators - a.receiverDrops.generators),
+        },
       };
       results.push(step);
       process.stdout.write(`load ${n}: ${JSON.stringify(step)}\n`);
@@ -621,6 +655,38 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
     );
   });
   const knee = (kneeStep?.sites as number | undefined) ?? null;
+  // The server's own limits: what reached the halls, what its sockets dropped, its workers and
+  // acks. A page's loss counts only beyond what the page's own sockets dropped (the kernel
+  // dropped those at the page, starved of CPU on this machine, after the server sent them).
+  const serverKneeStep = results.find((r) => {
+    const d = r.delivered as Record<
+      string,
+      { packets_received: number; packets_lost: number } | number | null
+    >;
+    const pages = ['wall', 'chair_console'].map((k) => d[k]).filter((x) => x && typeof x === 'object') as {
+      packets_received: number;
+      packets_lost: number;
+    }[];
+    const pageLost = pages.reduce((n, p) => n + p.packets_lost, 0);
+    const pageAll = pages.reduce((n, p) => n + p.packets_received + p.packets_lost, 0);
+    const own = (r.receiver_socket_drops as { chromium: number }).chromium;
+    const w = (r.cpu_percent_of_a_core as { workers: number[] }).workers;
+    const ack = r.chair_ack_ms as { p99: number } | null;
+    return (
+      ((d.programme_audio as number | null) ?? 1) < 0.999 ||
+      ((d.programme_video as number | null) ?? 1) < 0.999 ||
+      (pageAll > 0 && (pageLost - own) / pageAll > 0.001) ||
+      (r.udp_drops as number) > 0 ||
+      Math.max(...w) > 85 ||
+      (ack?.p99 ?? 0) > 250
+    );
+  });
+  const serverKnee = (serverKneeStep?.sites as number | undefined) ?? null;
+  // Past the roster's 63 halls: where the busiest worker would reach 85 % of a core, if its load
+  // grows in step with the halls from the largest step.
+  const top = results.at(-1);
+  const busiest = top ? Math.max(...(top.cpu_percent_of_a_core as { workers: number[] }).workers) : 0;
+  const extrapolated = top && busiest > 0 ? Math.floor(((top.sites as number) * 85) / busiest) : null;
   const out = {
     what: 'synthetic halls with real WebRTC (werift, pre-encoded VP8 simulcast 150/450/1200 kbit/s + Opus) against the real server process',
     seconds_per_step: seconds,
@@ -632,6 +698,11 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
     knee_rule:
       'first N with programme audio or video or wall tiles delivered < 99.9 %, a worker > 85 % of a core, or chair ack p99 > 250 ms',
     headroom: knee ? round(knee / 64, 2) : null,
+    server_knee: serverKnee,
+    server_knee_rule:
+      'first N with programme audio or video at the halls < 99.9 %, a page losing > 0.1 % beyond what its own sockets dropped, any drop at the server sockets, a worker > 85 % of a core, or chair ack p99 > 250 ms',
+    server_knee_extrapolated: serverKnee ? null : extrapolated,
+    server_headroom: round((serverKnee ?? extrapolated ?? 0) / 64, 2),
     ...extra,
     note: knee
       ? undefined

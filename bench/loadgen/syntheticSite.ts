@@ -6,11 +6,13 @@
  * counts the RTP it receives per consumer.
  *
  * Why werift with pre-encoded packets, not a browser engine: encoding is what costs (six Chromium
- * senders filled this 2-core machine); a werift hall costs 3–4 % of a core at full rate, most of it
- * sending packets. werift is used for ICE, DTLS and SRTP only: one peer connection per mediasoup
- * transport, always the offerer with one placeholder m-section, and the answer is written from the
- * transport's parameters (mediasoup never sees SDP). RTP goes straight onto the DTLS transport, so
- * any number of streams (simulcast) share it, and incoming RTP of any SSRC comes off it decrypted.
+ * senders filled this 2-core machine). werift is used for ICE and DTLS: one peer connection per
+ * mediasoup transport, always the offerer with one placeholder m-section, and the answer is
+ * written from the transport's parameters (mediasoup never sees SDP). RTP then goes through
+ * ./srtp on the pair ICE nominated, with the DTLS keys: written with one header per stream, and
+ * counted on arrival from its clear header, one packet in 16 of each stream decrypted and
+ * authenticated by werift. Any number of streams (simulcast) share the transport. Like a page,
+ * a hall obeys dynacast (`producer:layers`): it sends only the camera layers someone watches.
  */
 import type { Socket } from 'socket.io-client';
 import { type RTCDtlsTransport, RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';

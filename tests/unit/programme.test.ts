@@ -127,14 +127,14 @@ describe('the central bridge is one room', () => {
     const everyone = [chair, wall, operator, A, B, C];
     let s = run(base(), A, { type: 'floor:request', title: 't' });
     s = run(s, B, { type: 'floor:request', title: 't' });
-    expect(wantedLayer(s, everyone, A)).toBe('high'); // next in the queue: ready for HD at the grant
-    expect(wantedLayer(s, everyone, B)).toBe('low'); // further down: only the grids show it
-    expect(wantedLayer(s, everyone, C)).toBe('low');
+    expect(wantedLayer(s, everyone, A)).toBe('high'); // in the queue: ready for HD at the grant
+    expect(wantedLayer(s, everyone, B)).toBe('high');
+    expect(wantedLayer(s, everyone, C)).toBe('low'); // not asking: only the grids show it
     expect(wantedLayer(s, everyone, chair)).toBe('high'); // nobody on air: the chair is the programme
     expect(wantedLayer(s, [], B)).toBe('low'); // nobody watching: still the low layer
     s = run(s, chair, { type: 'floor:next' });
     expect(wantedLayer(s, everyone, A)).toBe('high'); // on air
-    expect(wantedLayer(s, everyone, B)).toBe('high'); // now next in the queue
+    expect(wantedLayer(s, everyone, B)).toBe('high'); // still in the queue
     expect(wantedLayer(s, everyone, C)).toBe('low');
     expect(wantedLayer(s, everyone, chair)).toBe('high'); // the speaker's hall sees the chair large
     expect(wantedLayer(s, [wall, B, C], chair)).toBe('high'); // and the wall

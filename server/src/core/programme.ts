@@ -94,14 +94,13 @@ const LAYER_ORDER = ['low', 'mid', 'high'] as const;
  * encode or send the layers above (dynacast). A hall that is not on air is watched only in the
  * grids, at the low layer: it sends 320×180 (about 150 kbit/s) instead of all three layers (1.9
  * Mbit/s), which spares the hall's uplink and the server's ingress; when it takes the floor its
- * top layer is asked for again. The hall at the head of the queue (the next "grant next") keeps
- * all its layers, so that it reaches every hall in HD at the grant rather than seconds later
- * (an encoder's layer started again climbs to its bitrate over seconds). Never below the low
- * layer: the grids always show every hall.
+ * top layer is asked for again. A hall in the queue keeps all its layers, so that it reaches
+ * every hall in HD at the grant rather than seconds later (a layer started again climbs to its
+ * bitrate over seconds); a queue is a handful of halls. Never below the low layer: the grids
+ * always show every hall.
  */
 export function wantedLayer(s: ConferenceState, receivers: Party[], sender: Party): 'low' | 'mid' | 'high' {
-  if (sender.role === 'site' && s.queue[0]?.siteCode === sender.siteCode && receivers.length > 0)
-    return 'high';
+  if (queued(s, sender) && receivers.length > 0) return 'high';
   let best = 0;
   for (const r of receivers) {
     if (r.principal === sender.principal || !shouldFlow(s, r, sender, 'camera')) continue;
