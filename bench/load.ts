@@ -41,7 +41,8 @@ import { median, percentile, round } from './stats';
 
 const FLOOR_EVERY_MS = 10_000;
 const CLK_TCK = 100;
-const STORM_WINDOW_MS = 5000;
+/** The storm's links are set to open over 4.5 s, so that late timers on a busy machine still open them all within 5 s (measured: opened_within_ms). */
+const STORM_PLAN_MS = 4500;
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -316,22 +317,27 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
   const siteStats = async () => (await generatorStats()).flatMap((s) => s.sites);
   const snapshot = async (): Promise<Snapshot> => {
     lowerLoad(); // threads started since (Chromium's, a restarted page's)
+    const media = await health(); // the worker pids and the server sockets' drops
     const stats = await generatorStats();
     // What the chair sent, read right after what the halls received (not after the slower reads
-    // below): otherwise packets still on their way count as lost.
+    // below): otherwise packets still on their way count as lost. Every CPU counter is read at
+    // the same moment as the generators' own, before the pages' (slow) statistics.
     const chairSent = chair.sent();
-    const media = await health();
+    const at = performance.now();
+    const cpu = {
+      server: cpuMicros(server.child.pid as number),
+      workers: media.sockets.map((s) => ({ pid: s.pid, cpu: cpuMicros(s.pid) })),
+      browser: browserPids().reduce((n, pid) => n + cpuMicros(pid), 0),
+    };
     const pageStats: Record<string, PageInbound[]> = {};
     for (const p of pages) pageStats[p.name] = await inboundStats(p.page).catch(() => []);
     return {
-      at: performance.now(),
-      server: cpuMicros(server.child.pid as number),
-      workers: media.sockets.map((s) => ({ pid: s.pid, cpu: cpuMicros(s.pid) })),
+      at,
+      ...cpu,
       generators: stats.reduce((n, s) => n + s.cpuMicros, 0),
       sites: stats.flatMap((s) => s.sites),
       chairSent,
       chairReceived: chair.received().reduce((n, r) => n + r.packets, 0),
-      browser: browserPids().reduce((n, pid) => n + cpuMicros(pid), 0),
       drops: media.dropsSinceStart,
       receiverDrops: {
         chromium: socketDrops(browserPids()),
@@ -481,6 +487,14 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
           generators: round(((b.generators - a.generators) / wallMicros) * 100, 1),
           chromium: round(((b.browser - a.browser) / wallMicros) * 100, 1),
         },
+        // Microphone packets the halls sent ÷ one per 20 ms each: below 1, the generators did not
+        // get the CPU to keep time and the server carried less than the halls' real load.
+        halls_send_pace: round(
+          (b.sites.reduce((k, x) => k + x.sent.microphone, 0) -
+            a.sites.reduce((k, x) => k + x.sent.microphone, 0)) /
+            (b.sites.length * 50 * (wallMicros / 1e6)),
+          3,
+        ),
         packets_per_sec: {
           nominal_ingress: round(nominalPps * (halls.length + 1), 0),
           ingress: round(ingress / (wallMicros / 1e6), 0),
@@ -599,7 +613,7 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
             .map(({ s, j }) => ({
               code: s.code,
               token: processToken(s.code),
-              atMs: Math.round((j * STORM_WINDOW_MS) / halls),
+              atMs: Math.round((j * STORM_PLAN_MS) / halls),
             })),
         }),
       ),
@@ -682,9 +696,10 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
     );
   });
   const serverKnee = (serverKneeStep?.sites as number | undefined) ?? null;
-  // Past the roster's 63 halls: where the busiest worker would reach 85 % of a core, if its load
-  // grows in step with the halls from the largest step.
-  const top = results.at(-1);
+  // Past the roster's 63 halls: where the busiest worker would reach 85 % of a core if its load
+  // grows in step with the halls, from the largest step where the halls kept time (pace ≥ 0.95:
+  // a starved generator sends less, and the server then carries less than the real load).
+  const top = [...results].reverse().find((r) => (r.halls_send_pace as number) >= 0.95) ?? results.at(-1);
   const busiest = top ? Math.max(...(top.cpu_percent_of_a_core as { workers: number[] }).workers) : 0;
   const extrapolated = top && busiest > 0 ? Math.floor(((top.sites as number) * 85) / busiest) : null;
   const out = {
@@ -702,6 +717,7 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
     server_knee_rule:
       'first N with programme audio or video at the halls < 99.9 %, a page losing > 0.1 % beyond what its own sockets dropped, any drop at the server sockets, a worker > 85 % of a core, or chair ack p99 > 250 ms',
     server_knee_extrapolated: serverKnee ? null : extrapolated,
+    server_knee_extrapolated_from: serverKnee ? null : (top?.sites ?? null),
     server_headroom: round((serverKnee ?? extrapolated ?? 0) / 64, 2),
     ...extra,
     note: knee
