@@ -408,10 +408,19 @@ export class SyntheticSite {
       })
     ).id;
     const audio = this.#audio;
+    // Paced by the clock, not by the timers' count (an interval drifts late, more so on a busy
+    // machine): the microphone sends one packet per 20 ms of the clock, a late tick sending what
+    // is due, as a capture device's backlog is flushed; the camera sends the next frame at each
+    // tick stamped with the time, so a late tick only lowers the frame rate, as an encoder does.
+    const t0 = performance.now();
+    let audioSent = 0;
     this.#timers.push(
       setInterval(() => {
-        audio.send([OPUS_SILENCE], false);
-        audio.advance(960);
+        const due = Math.floor((performance.now() - t0) / 20) + 1;
+        for (; audioSent < due; audioSent += 1) {
+          audio.send([OPUS_SILENCE], false);
+          audio.advance(960);
+        }
       }, 20),
     );
     const fps = this.opts.fps ?? 30;
@@ -423,10 +432,15 @@ export class SyntheticSite {
       const next = frames.findIndex((f, j) => j >= (frame[i] as number) % frames.length && f.key);
       frame[i] = next >= 0 ? next : 0;
     };
+    let videoTicks = 0;
     this.#timers.push(
       setInterval(() => {
+        const ticks = Math.round((performance.now() - t0) * 90); // 90 kHz
+        const elapsed = ticks - videoTicks;
+        videoTicks = ticks;
         layers.forEach((l, i) => {
           const s = this.#video[i] as RtpStream;
+          s.advance(elapsed);
           if (i <= this.#maxLayer) {
             if (this.#needKey[i]) {
               nextKey(i);
@@ -437,7 +451,6 @@ export class SyntheticSite {
           } else {
             this.#needKey[i] = true; // stopped: it starts again on a keyframe
           }
-          s.advance(90000 / fps);
         });
       }, 1000 / fps),
     );
