@@ -19,6 +19,7 @@
  * "programme again" p50/p90.
  *
  *   npm run bench -- load [--sites 63] [--seconds 30] [--hold 300] [--generators 2] [--no-browser]
+ *                         [--halls-nice 10] [--pages-nice 10]
  *
  * --hold: how long the largest step runs (the 5-minute run at 63). --out NAME: results in
  * bench/results/NAME.json and NAME.svg.
@@ -94,9 +95,9 @@ function descendants(pid: number): number[] {
  * Lowers the CPU priority of a process: its scheduling group (with autogroups, on by default in
  * Debian's kernel, each session is one group and nice works only inside it, so Chromium's own
  * session would take half the machine whatever its nice) and every thread (Linux applies nice
- * per thread; threads started later inherit it). The load runs on the machine it measures: at
- * nice 19 the generators and Chromium take what the server under test leaves, as they would on
- * their own machines, instead of starving it into drops that are theirs.
+ * per thread; threads started later inherit it). The load runs on the machine it measures: below
+ * the server's priority the generators and Chromium take what the server under test leaves, as
+ * they would on their own machines, instead of starving it into drops that are theirs.
  */
 function lowerPriority(pid: number, nice: number): void {
   try {
