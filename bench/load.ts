@@ -37,7 +37,7 @@ import { type ServerProcess, processToken, startServerProcess } from '../tests/h
 import { waitFor } from '../tests/helpers/waitFor';
 import { loadRoster } from '../server/src/app';
 import { machine } from './machine';
-import { parseProcNetUdp, processSocketInodes } from '../server/src/media/udpHealth';
+import { allUdpSockets, processSocketInodes } from '../server/src/media/udpHealth';
 import { median, percentile, round } from './stats';
 
 const FLOOR_EVERY_MS = 10_000;
@@ -227,16 +227,7 @@ function pageVideo(a: PageInbound[], b: PageInbound[], sites: Set<string>) {
 function socketDrops(pids: number[]): number {
   const inodes = new Set<number>();
   for (const pid of pids) for (const i of processSocketInodes(pid) ?? []) inodes.add(i);
-  let drops = 0;
-  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-    try {
-      for (const s of parseProcNetUdp(fs.readFileSync(file, 'utf8')))
-        if (inodes.has(s.inode)) drops += s.drops;
-    } catch {
-      // no IPv6
-    }
-  }
-  return drops;
+  return allUdpSockets().reduce((n, s) => n + (inodes.has(s.inode) ? s.drops : 0), 0);
 }
 
 export async function benchLoad(): Promise<Record<string, unknown>> {
@@ -415,14 +406,21 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
           expected: rs.reduce((k, r) => k + r.expected, 0),
         };
       };
-      const video = (s: Snapshot, code: string) => bySeq(s, code, 'camera');
+      // What arrived of what the server forwarded to the halls over the step, by sequence numbers.
+      const forwarded = (source: string) => {
+        let got = 0;
+        let expected = 0;
+        for (const x of b.sites) {
+          const now = bySeq(b, x.code, source);
+          const then = bySeq(a, x.code, source);
+          got += now.got - then.got;
+          expected += now.expected - then.expected;
+        }
+        return { got, expected };
+      };
       // Audio as forwarded (the chair's and the speakers'), by sequence numbers like the video.
-      let gotAudioSeq = 0;
-      let expectedAudioSeq = 0;
-      for (const x of b.sites) {
-        gotAudioSeq += bySeq(b, x.code, 'microphone').got - bySeq(a, x.code, 'microphone').got;
-        expectedAudioSeq += bySeq(b, x.code, 'microphone').expected - bySeq(a, x.code, 'microphone').expected;
-      }
+      const { got: gotAudioSeq, expected: expectedAudioSeq } = forwarded('microphone');
+      const { got: gotVideo, expected: expectedVideo } = forwarded('camera');
       const halls = b.sites.map((s) => s.code);
       // Audio against what the chair sent, by the chair's own RTP timestamps (960 ticks a packet,
       // kept by the server): counting the chair's sent packets instead would take a hall's
@@ -441,12 +439,6 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
         const same = ra?.consumerId === rb.consumerId && (ra?.packets ?? 0) > 0;
         gotAudio += rb.packets - (same ? (ra?.packets ?? 0) : 0);
         expectedAudio += ((rb.lastTs - (same ? (ra?.lastTs ?? 0) : rb.firstTs)) >>> 0) / 960 + (same ? 0 : 1);
-      }
-      let gotVideo = 0;
-      let expectedVideo = 0;
-      for (const c of halls) {
-        gotVideo += video(b, c).got - video(a, c).got;
-        expectedVideo += video(b, c).expected - video(a, c).expected;
       }
       const sentTotal = (s: Snapshot) =>
         s.sites.reduce(

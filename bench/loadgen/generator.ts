@@ -10,7 +10,7 @@
  *   → { type: 'stats' }                                  ← { type: 'stats', cpuMicros, sites: [...] }
  *   → { type: 'stop' }                                   (exits)
  */
-import { SyntheticSite, request } from './syntheticSite';
+import { type Received, SyntheticSite, request } from './syntheticSite';
 
 export type GeneratorOrder =
   | { type: 'add'; url: string; sites: { code: string; token: string; atMs?: number }[] }
@@ -22,19 +22,8 @@ export type GeneratorOrder =
 export interface SiteStats {
   code: string;
   sent: { microphone: number; camera: Record<string, number> };
-  received: {
-    consumerId: string;
-    from: string;
-    source: string;
-    packets: number;
-    expected: number;
-    firstAt: number | null;
-    checked: number;
-    verified: number;
-    firstTs: number;
-    lastTs: number;
-    closed: boolean;
-  }[];
+  /** Per consumer, as the site counts it (bench/loadgen/syntheticSite.ts). */
+  received: Received[];
   disconnected: boolean;
   disconnects: number;
   sessions: number;
@@ -100,19 +89,7 @@ process.on('message', (m: GeneratorOrder) => {
         sites: [...sites.values()].map((s) => ({
           code: s.name,
           sent: s.sent(),
-          received: s.received().map((r) => ({
-            consumerId: r.consumerId,
-            from: r.from,
-            source: r.source,
-            packets: r.packets,
-            expected: r.expected,
-            firstAt: r.firstAt,
-            checked: r.checked,
-            verified: r.verified,
-            firstTs: r.firstTs,
-            lastTs: r.lastTs,
-            closed: r.closed,
-          })),
+          received: s.received(),
           disconnected: s.disconnected,
           disconnects: s.disconnects,
           sessions: s.sessions,

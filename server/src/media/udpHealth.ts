@@ -85,7 +85,8 @@ export function parseProcNetUdp(text: string): UdpSocketStats[] {
   return out;
 }
 
-function allUdpSockets(read: ReadFile): UdpSocketStats[] {
+/** Every UDP socket of the host, IPv4 and IPv6 (the load benchmark reads its receivers' drops here too). */
+export function allUdpSockets(read: ReadFile = readText): UdpSocketStats[] {
   const all: UdpSocketStats[] = [];
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
     try {
