@@ -1,19 +1,15 @@
 /**
  * The wire protocol shared by the server and the browser client: event names
  * (`entity:verb`), payloads and acknowledgements. Types only plus constants;
- * runtime validation lives in `./schemas.ts` (used at the server's edge).
+ * runtime validation lives in `./schemas.ts` (used at the server's edge), and the client →
+ * server payload types are derived from those schemas. Imported from there as types only:
+ * the browser bundles this file, and must not pull zod in with it.
  *
  * Every event is documented in docs/protocol.md; a test fails when one is missing there.
  */
 
-import type {
-  AgendaKind,
-  ConferenceState,
-  Layout,
-  MinuteEntry,
-  PresentationHolder,
-  RollCall,
-} from './conference';
+import type { ConferenceState, MinuteEntry } from './conference';
+import type { PayloadInput } from './schemas';
 
 export const PROTOCOL_VERSION = 2;
 
@@ -121,55 +117,32 @@ export interface ConsumerOffer {
   principal: string;
 }
 
-type Empty = Record<string, never>;
-type Command<P> = (payload: P, ack: AckFn<null>) => void;
-
-/** Client → server. Each handler gets the payload and an ack callback. */
-export interface ClientToServerEvents {
-  'session:join': (payload: Record<string, never>, ack: AckFn<JoinResult>) => void;
-  'session:ready': (payload: { rtpCapabilities: RtpCapabilities }, ack: AckFn<null>) => void;
-  'transport:create': (payload: { direction: TransportDirection }, ack: AckFn<TransportOptions>) => void;
-  'transport:connect': (
-    payload: { transportId: string; dtlsParameters: DtlsParameters },
-    ack: AckFn<null>,
-  ) => void;
-  'producer:create': (
-    payload: { transportId: string; kind: MediaKind; source: MediaSource; rtpParameters: RtpParameters },
-    ack: AckFn<{ id: string }>,
-  ) => void;
-  'producer:close': (payload: { producerId: string }, ack: AckFn<null>) => void;
-
-  // Conference commands (rights checked on the server from the credential; see docs/protocol.md).
-  'conference:open': Command<Empty>;
-  'conference:start': Command<Empty>;
-  'conference:conclude': Command<Empty>;
-  'conference:close': Command<Empty>;
-  'chair:handover': Command<{ to: string }>;
-  'floor:request': Command<{ title: string; siteCode?: string }>;
-  'floor:withdraw': Command<{ requestId: string }>;
-  'floor:reorder': Command<{ requestId: string; toIndex: number }>;
-  'floor:grant': Command<{ requestId: string; allottedSec?: number }>;
-  'floor:next': Command<Empty>;
-  'floor:skip': Command<{ requestId: string }>;
-  'floor:reject': Command<{ requestId: string; reason?: string }>;
-  'floor:revoke': Command<Empty>;
-  'floor:extend': Command<{ seconds: number }>;
-  'presentation:give': Command<{ to: PresentationHolder }>;
-  'presentation:release': Command<Empty>;
-  'agenda:set': Command<{ items: AgendaItemInput[] }>;
-  'agenda:next': Command<Empty>;
-  'agenda:goto': Command<{ index: number }>;
-  'agenda:grant': Command<Empty>;
-  'layout:set': Command<{ layout: Layout }>;
-  'rollcall:mark': Command<{ siteCode: string; status: RollCall }>;
+/**
+ * What the acknowledgement of each media request carries. Every conference command is
+ * acknowledged with null: its effect arrives as `conference:state`.
+ */
+interface MediaAcks {
+  'session:join': JoinResult;
+  'session:ready': null;
+  'transport:create': TransportOptions;
+  'transport:connect': null;
+  'producer:create': { id: string };
+  'producer:close': null;
 }
 
-export interface AgendaItemInput {
-  kind: AgendaKind;
-  title: string;
-  allottedSec?: number | null;
-  speakerSite?: string | null;
-}
+/**
+ * Client → server. Each handler gets the payload and an ack callback. The payload is what the
+ * event's schema accepts (as sent, so its input type); conference commands' rights are checked
+ * on the server from the credential (see docs/protocol.md).
+ */
+export type ClientToServerEvents = {
+  [E in ClientEventName]: (
+    payload: PayloadInput<E>,
+    ack: AckFn<E extends MediaEventName ? MediaAcks[E] : null>,
+  ) => void;
+};
+
+export type AgendaItemInput = PayloadInput<'agenda:set'>['items'][number];
 
 /** Server → client. */
 export interface ServerToClientEvents {
@@ -189,7 +162,10 @@ export interface ServerToClientEvents {
   'minutes:appended': (payload: { entries: MinuteEntry[] }) => void;
 }
 
-export type ClientEventName = keyof ClientToServerEvents;
+/* The names come from the lists below rather than from ClientToServerEvents, whose payloads
+ * come from the schemas, which are keyed by these names: that would go round in a circle. */
+export type MediaEventName = (typeof MEDIA_EVENTS)[number];
+export type ClientEventName = MediaEventName | CommandEventName;
 export type ServerEventName = keyof ServerToClientEvents;
 
 export const MEDIA_EVENTS = [
@@ -199,7 +175,7 @@ export const MEDIA_EVENTS = [
   'transport:connect',
   'producer:create',
   'producer:close',
-] as const satisfies readonly ClientEventName[];
+] as const;
 
 export const COMMAND_EVENTS = [
   'conference:open',
@@ -224,7 +200,7 @@ export const COMMAND_EVENTS = [
   'agenda:grant',
   'layout:set',
   'rollcall:mark',
-] as const satisfies readonly ClientEventName[];
+] as const;
 export type CommandEventName = (typeof COMMAND_EVENTS)[number];
 
 export const CLIENT_EVENTS: readonly ClientEventName[] = [...MEDIA_EVENTS, ...COMMAND_EVENTS];

@@ -91,7 +91,19 @@ export const schemas = {
   'rollcall:mark': z.strictObject({ siteCode: code, status: z.enum(['unknown', 'present', 'absent']) }),
 } satisfies Record<ClientEventName, z.ZodType>;
 
-export type Payload<E extends ClientEventName> = z.infer<(typeof schemas)[E]>;
+/*
+ * These schemas are the one source of the client → server payload types: events.ts and the
+ * core's commands derive theirs from them, so a shape is written once. Two views of it:
+ *
+ * - Payload: what the server's handlers and the core receive, the schema's output after
+ *   parsing (strings trimmed, say).
+ * - PayloadInput: what a client may send, the schema's input; ClientToServerEvents uses it.
+ *
+ * Today the two are the same types (refinements and trimming do not change a type); a
+ * `.default()` or a `.transform()` would make them differ, and each side keeps the right one.
+ */
+export type Payload<E extends ClientEventName> = z.output<(typeof schemas)[E]>;
+export type PayloadInput<E extends ClientEventName> = z.input<(typeof schemas)[E]>;
 
 /** A one-line description of what is wrong with a payload, for the error message. */
 export function describeIssues(error: z.ZodError): string {

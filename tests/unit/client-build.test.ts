@@ -1,4 +1,4 @@
-/** scripts/build-client.mjs: source maps in development only, none in a production build. */
+/** scripts/build-client.mjs: source maps in development only, none in a production build; no zod. */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,6 +37,12 @@ describe('client build', () => {
     dirs.push(dir);
     expect(files).toContain('site.js.map');
     expect(fs.readFileSync(path.join(dir, 'site.js'), 'utf8')).toContain('sourceMappingURL=site.js.map');
+    // protocol/events.ts takes its payload types from the zod schemas as types only: neither
+    // zod nor the schemas may end up in a browser bundle (the maps list what each one holds).
+    for (const map of files.filter((f) => f.endsWith('.js.map'))) {
+      const { sources } = JSON.parse(fs.readFileSync(path.join(dir, map), 'utf8')) as { sources: string[] };
+      expect(sources.filter((s) => /node_modules\/zod\/|protocol\/schemas\.ts$/.test(s))).toEqual([]);
+    }
   });
 
   it('a production build into a directory a development build used removes the old maps', () => {

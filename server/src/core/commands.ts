@@ -1,41 +1,21 @@
 /**
  * Commands the conference core accepts. The names are the wire event names, so the
- * signalling edge maps one to one; payloads are already validated there.
+ * signalling edge maps one to one; payloads are already validated there. Their fields are the
+ * schemas' parsed output (protocol/schemas.ts), the one place a payload's shape is written.
  */
-import type { AgendaKind, Layout, RollCall } from './model';
+import type { CommandEventName } from '../../../protocol/events';
+import type { Payload } from '../../../protocol/schemas';
 
-export interface AgendaItemInput {
-  kind: AgendaKind;
-  title: string;
-  allottedSec?: number | null;
-  speakerSite?: string | null;
-}
+/* An empty payload's type is Record<string, never>: intersected with `{ type }`, it would make
+ * `type` never. A command with an empty payload has its type alone. */
+type Fields<P> = string extends keyof P ? unknown : P;
+/** One object type, so that hovers and errors read `{ type: 'floor:grant'; requestId: string; ... }`. */
+type Flat<T> = { [K in keyof T]: T[K] };
 
-export type PresentationTarget = { kind: 'site'; code: string } | { kind: 'person'; principal: string };
+export type Command = { [E in CommandEventName]: Flat<{ type: E } & Fields<Payload<E>>> }[CommandEventName];
 
-export type Command =
-  | { type: 'conference:open' }
-  | { type: 'conference:start' }
-  | { type: 'conference:conclude' }
-  | { type: 'conference:close' }
-  | { type: 'chair:handover'; to: string }
-  | { type: 'floor:request'; title: string; siteCode?: string }
-  | { type: 'floor:withdraw'; requestId: string }
-  | { type: 'floor:reorder'; requestId: string; toIndex: number }
-  | { type: 'floor:grant'; requestId: string; allottedSec?: number }
-  | { type: 'floor:next' }
-  | { type: 'floor:skip'; requestId: string }
-  | { type: 'floor:reject'; requestId: string; reason?: string }
-  | { type: 'floor:revoke' }
-  | { type: 'floor:extend'; seconds: number }
-  | { type: 'presentation:give'; to: PresentationTarget }
-  | { type: 'presentation:release' }
-  | { type: 'agenda:set'; items: AgendaItemInput[] }
-  | { type: 'agenda:next' }
-  | { type: 'agenda:goto'; index: number }
-  | { type: 'agenda:grant' }
-  | { type: 'layout:set'; layout: Layout }
-  | { type: 'rollcall:mark'; siteCode: string; status: RollCall };
+export type AgendaItemInput = Payload<'agenda:set'>['items'][number];
+export type PresentationTarget = Payload<'presentation:give'>['to'];
 
 export type CommandType = Command['type'];
 

@@ -437,7 +437,7 @@ function onConnection(
             `a withdrawn request can be made again in ${Math.ceil(wait / 1000)} s`,
           );
       }
-      service.execute(actor, { type: event, ...(payload as object) } as Command);
+      service.execute(actor, { type: event, ...payload } as Command);
       if (event === 'floor:withdraw' && actor.role === 'site') limiter.withdrew(actor.principal);
     });
   }
