@@ -60,12 +60,21 @@ describe('who is heard (microphones, enforced by pausing producers)', () => {
 });
 
 describe('what is prepared and what flows', () => {
-  it('the chair, co-chair, operator and wall get every camera, flowing', () => {
-    const s = base();
-    for (const r of [chair, cochair, operator, wall]) {
-      expect(shouldPrepare(s, r, A, 'camera')).toBe(true);
-      expect(shouldFlow(s, r, A, 'camera')).toBe(true);
-    }
+  it('the central consoles get every camera prepared; only the wall has every one flowing', () => {
+    let s = base();
+    for (const r of [chair, cochair, operator, wall]) expect(shouldPrepare(s, r, A, 'camera')).toBe(true);
+    expect(shouldFlow(s, wall, A, 'camera')).toBe(true);
+    // The chair's panel shows idle halls in words (no picture to decode), the operator's none.
+    for (const r of [chair, cochair, operator]) expect(shouldFlow(s, r, A, 'camera')).toBe(false);
+    expect(shouldFlow(s, operator, chair, 'camera')).toBe(false);
+    expect(shouldFlow(s, chair, cochair, 'camera')).toBe(true);
+    // Queued and on air: live on the chair's and co-chair's panels.
+    s = run(s, A, { type: 'floor:request', title: 't' });
+    for (const r of [chair, cochair]) expect(shouldFlow(s, r, A, 'camera')).toBe(true);
+    expect(shouldFlow(s, operator, A, 'camera')).toBe(false);
+    s = run(s, chair, { type: 'floor:next' });
+    for (const r of [chair, cochair, wall]) expect(shouldFlow(s, r, A, 'camera')).toBe(true);
+    expect(shouldFlow(s, chair, B, 'camera')).toBe(false);
   });
 
   it("nobody gets a site's microphone until it is queued; then everyone but itself, ready for the grant", () => {

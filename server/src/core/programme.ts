@@ -4,7 +4,10 @@
  * so a client that ignores every instruction still cannot be heard out of turn.
  *
  * - Heard: the microphone of whoever holds the chair, and of the site on air. Nothing else.
- * - The chair, co-chair, operators and the wall see every camera.
+ * - The wall sees every camera (its mosaic). The chair and co-chair see the site on air and the
+ *   halls in the queue live; the rest of the halls are words and colour on their panel (63 live
+ *   thumbnails cost a chair's browser more than it can decode beside its own camera). Operators
+ *   get cameras prepared but paused: their table shows figures, not pictures.
  * - Sites see the programme: the chair and the site on air (per the layout), and the presentation.
  */
 import type { MediaSource } from '../../../protocol/events';
@@ -49,7 +52,10 @@ export function shouldPrepare(
 
 /** Whether a prepared consumer forwards now (video follows the layout on the sites' screens). */
 export function shouldFlow(s: ConferenceState, receiver: Party, sender: Party, source: MediaSource): boolean {
-  if (source !== 'camera' || receiver.role !== 'site') return true;
+  if (source !== 'camera') return true;
+  if (receiver.role === 'wall') return true;
+  if (receiver.role === 'operator') return false;
+  if (receiver.role !== 'site') return isCentral(sender) || onAir(s, sender) || queued(s, sender);
   if (s.layout === 'presentation' && s.presentation) return false;
   if (isCentral(sender)) return holdsChair(s, sender);
   return onAir(s, sender);
