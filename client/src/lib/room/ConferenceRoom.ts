@@ -1,0 +1,195 @@
+/**
+ * The conference as a page sees it. Pages create a room, call its intents and listen to its
+ * events; they never touch the wire (../signal/SignalClient.ts) or the media
+ * (../media/MediaEngine.ts), which the room owns and drives: the join, the mirror of the
+ * conference state with the server's clock, presence, and the connection state in one place
+ * (`#setState`). After a drop the signal client reconnects and the room joins again on its own.
+ */
+import type { ConferenceState } from '../../../../protocol/conference';
+import {
+  type ClientToServerEvents,
+  type CommandEventName,
+  ErrorCode,
+  type JoinResult,
+  type SitePresence,
+  type WireError,
+} from '../../../../protocol/events';
+import { Emitter } from '../Emitter';
+import { mark } from '../mark';
+import {
+  type InboundStat,
+  MediaEngine,
+  type MediaEvents,
+  type OutboundStat,
+  type RemoteTrack,
+} from '../media/MediaEngine';
+import type { Quality } from '../media/quality';
+import { RequestError, SignalClient, type SignalState, type StateDetail } from '../signal/SignalClient';
+import { isTerminalCode } from '../terminal';
+
+/** The signal client's states, with 'open' told apart: joining, then connected once receiving is set up. */
+export type ConnectionState = Exclude<SignalState, 'open'> | 'joining' | 'connected';
+
+export interface RoomEvents {
+  state: [state: ConnectionState, detail?: StateDetail];
+  joined: [info: JoinResult];
+  'track:added': [track: RemoteTrack];
+  'track:removed': [consumerId: string];
+  presence: [presence: SitePresence];
+  /** The conference state changed (queue, floor, layout, agenda …). */
+  conference: [state: ConferenceState];
+  'local:stream': [stream: MediaStream];
+  error: [error: WireError];
+}
+
+export interface RoomOptions {
+  token: string;
+  /** Server address; defaults to the page's origin. */
+  url?: string;
+  /** What to publish. A chair and a site publish camera + microphone; a wall nothing. */
+  publish: { camera: boolean; microphone: boolean };
+  /**
+   * Capture and publish as soon as joined (the chair; a hall kiosk). When false, the page
+   * receives the programme at once and publishes when `startPublishing()` is called (after
+   * the hall's device check).
+   */
+  autoPublish?: boolean;
+  /**
+   * With autoPublish, open the camera only once this settles (a hall: when its programme shows
+   * its first frame), and PUBLISH_WAIT_MS after joining at the latest. Opening the camera and
+   * starting the encoders meanwhile competes with receiving and decoding that frame.
+   */
+  publishAfter?: Promise<unknown>;
+  /** Camera capture size and simulcast layers: 'normal', or 'low' for halls on a poor link. */
+  quality?: Quality;
+}
+
+/** The longest `publishAfter` is waited for (the programme may have no picture: no camera on). */
+const PUBLISH_WAIT_MS = 2000;
+
+export class ConferenceRoom extends Emitter<RoomEvents> {
+  readonly #opts: RoomOptions;
+  readonly #signal: SignalClient;
+  readonly #media: MediaEngine;
+  #state: ConnectionState = 'connecting';
+  #conference?: ConferenceState;
+  /** serverNow − local now, from the last state push: countdowns use the server's clock. */
+  #clockOffset = 0;
+
+  constructor(opts: RoomOptions) {
+    super();
+    this.#opts = opts;
+    // Each takes what it needs of the options (the credential; what to publish and how).
+    const signal = new SignalClient(opts);
+    const media = new MediaEngine(signal, opts);
+    this.#signal = signal;
+    this.#media = media;
+    signal.on('state', (state, detail) => {
+      if (state !== 'open') return this.#setState(state, detail);
+      void this.#join();
+      // With the join request out, load the device while the answer comes.
+      media.preload();
+    });
+    signal.on('presence:changed', (p) => this.emit('presence', p));
+    signal.on('conference:state', ({ state, serverNow }) => this.#setConference(state, serverNow));
+    for (const event of ['track:added', 'track:removed', 'local:stream', 'error'] as const)
+      media.on(event, (...args: MediaEvents[typeof event]) => this.emit(event, ...args));
+    media.on('failed', () => signal.cycle());
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  get conference(): ConferenceState | undefined {
+    return this.#conference;
+  }
+
+  /** The server's clock, for countdowns. */
+  serverNow(): number {
+    return Date.now() + this.#clockOffset;
+  }
+
+  /** Sends a conference command; resolves when the server accepted it, rejects with a `RequestError`. */
+  async command<E extends CommandEventName>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<void> {
+    await this.#signal.request(event, payload);
+  }
+
+  /** Connects. The camera opens after joining: it is not on the way to the first picture. */
+  start(): void {
+    // The socket first (its handshake is on the way to the first picture); then, while it
+    // connects, fetch the router's capabilities for the device.
+    this.#signal.connect();
+    this.#media.prefetch();
+  }
+
+  stop(): void {
+    this.#signal.close();
+    this.#media.drop();
+    this.#media.stopCapture();
+  }
+
+  inboundStats(only?: { siteCode?: string; kind?: 'audio' | 'video' }): Promise<InboundStat[]> {
+    return this.#media.inboundStats(only);
+  }
+
+  outboundStats(): Promise<OutboundStat[]> {
+    return this.#media.outboundStats();
+  }
+
+  /** Publishes this stream (from the device check) now, and again after every rejoin. */
+  async startPublishing(stream: MediaStream): Promise<void> {
+    this.#media.useStream(stream);
+    if (this.#state === 'connected') await this.#media.publish();
+  }
+
+  #setConference(state: ConferenceState, serverNow: number): void {
+    this.#conference = state;
+    this.#clockOffset = serverNow - Date.now();
+    this.emit('conference', state);
+  }
+
+  #setState(state: ConnectionState, detail: StateDetail = {}): void {
+    if (this.#state === state && !detail.code) return;
+    this.#state = state;
+    this.emit('state', state, detail);
+  }
+
+  async #join(): Promise<void> {
+    this.#setState('joining');
+    try {
+      const info = await this.#signal.request('session:join', {});
+      mark('joined');
+      this.#setConference(info.state, info.serverNow);
+      const rtpCapabilities = await this.#media.receive(info);
+      await this.#signal.request('session:ready', { rtpCapabilities });
+      mark('ready');
+      this.#setState('connected');
+      this.emit('joined', info);
+      // The camera opens once receiving is set up (with publishAfter, once that settles): it is
+      // not on the way to the first picture.
+      if (this.#opts.autoPublish !== false && !this.#media.hasLocalStream) {
+        if (this.#opts.publishAfter) {
+          await Promise.race([this.#opts.publishAfter, new Promise((r) => setTimeout(r, PUBLISH_WAIT_MS))]);
+          if (this.#state === 'closed' || this.#state === 'refused') return;
+        }
+        this.#media.capture();
+      }
+      await this.#media.publish();
+    } catch (e) {
+      const error: WireError =
+        e instanceof RequestError ? e.error : { code: ErrorCode.Internal, message: String(e) };
+      if (isTerminalCode(error.code)) {
+        // The credential expired or was revoked while connecting: rejoining cannot help.
+        this.#signal.refuse(error.code);
+        return;
+      }
+      this.emit('error', error);
+      // A join that failed half-way is retried from scratch by reconnecting.
+      this.#signal.restart(2000);
+    }
+  }
+}
