@@ -99,7 +99,7 @@ function descendants(pid: number): number[] {
  * the server's priority the generators and Chromium take what the server under test leaves, as
  * they would on their own machines, instead of starving it into drops that are theirs.
  */
-function lowerPriority(pid: number, nice: number): void {
+export function lowerPriority(pid: number, nice: number): void {
   try {
     const group = fs.readFileSync(`/proc/${pid}/autogroup`, 'utf8');
     if (!group.includes(`nice ${nice}`)) fs.writeFileSync(`/proc/${pid}/autogroup`, String(nice));
@@ -127,7 +127,7 @@ function cpuMicros(pid: number): number {
   return f ? ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6 : 0;
 }
 
-class Generator {
+export class Generator {
   readonly child: ChildProcess;
   #waiting: ((r: GeneratorReport) => void)[] = [];
   constructor() {

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { benchConsoles } from './consoles';
 import { benchFloor } from './floor';
 import { benchFlood } from './flood';
 import { benchJoin } from './join';
@@ -19,6 +20,8 @@ const BENCHES: Record<string, { run: (runs: number) => Promise<Record<string, un
   flood: { run: benchFlood, runs: 5 },
   // The load benchmark takes --sites N, --seconds S and --generators K instead of --runs.
   load: { run: () => benchLoad(), runs: 1 },
+  // --sites N halls with real media (60 of 63 by default), --pushes P timed state pushes.
+  consoles: { run: () => benchConsoles(), runs: 1 },
 };
 
 async function main(): Promise<void> {
@@ -43,9 +46,11 @@ async function main(): Promise<void> {
     const headline =
       'knee' in result
         ? `knee ${String(result.knee ?? 'not reached')}, headroom ${String(result.headroom ?? '-')}`
-        : 'median_ms' in result
-          ? `median ${String(result.median_ms)} ms, p90 ${String(result.p90_ms)} ms`
-          : `wall ${String(result.wall_inbound_video_kbps)} kbit/s vs ${String(result.if_every_tile_high_kbps)} kbit/s if every tile were high`;
+        : 'push_to_paint' in result
+          ? `push → paint ${JSON.stringify(result.push_to_paint)}`
+          : 'median_ms' in result
+            ? `median ${String(result.median_ms)} ms, p90 ${String(result.p90_ms)} ms`
+            : `wall ${String(result.wall_inbound_video_kbps)} kbit/s vs ${String(result.if_every_tile_high_kbps)} kbit/s if every tile were high`;
     console.log(`bench ${name}: ${headline} → ${file}`);
   }
 }

@@ -83,7 +83,9 @@ describe('a statement through the consoles', () => {
     expect(Date.now() - clicked).toBeLessThan(1000);
     await expect(text(chair, `#queue li[data-site="${A}"] .queue-title`)).resolves.toBe(TITLE);
     await expect(text(siteA, '#queue-position')).resolves.toContain('vị trí thứ 1');
-    await expect(chair.getAttribute(`.tile[data-site="${A}"]`, 'data-status')).resolves.toBe('requesting');
+    await expect(chair.getAttribute(`#sites li[data-site="${A}"]`, 'data-status')).resolves.toBe(
+      'requesting',
+    );
     await screenshot(chair, 'console-chair-queue');
   });
 
@@ -107,9 +109,17 @@ describe('a statement through the consoles', () => {
       }, `site:${A}`),
     );
 
-    await wall.waitForSelector(`#mosaic .tile-highlight[data-site="${A}"]`);
-    await wall.waitForSelector(`#stage .tile-large[data-key="stage:${A}"]`);
-    await expect(chair.getAttribute(`.tile[data-site="${A}"]`, 'data-status')).resolves.toBe('onAir');
+    await wall.waitForSelector(`#mosaic [data-site="${A}"][data-role="speaker"]`);
+    await waitFor("the wall decoding A's picture, framed as the speaker", () =>
+      wall.evaluate(
+        (code) =>
+          document
+            .querySelector(`#mosaic [data-site="${code}"][data-role="speaker"]`)
+            ?.getAttribute('data-signal') === 'live' || undefined,
+        A,
+      ),
+    );
+    await expect(chair.getAttribute(`#sites li[data-site="${A}"]`, 'data-status')).resolves.toBe('onAir');
     await expect(text(chair, '#onair-site')).resolves.toBe('Hà Nội');
     for (const [page, name] of [
       [siteA, 'console-site-on-air'],
@@ -131,9 +141,9 @@ describe('a statement through the consoles', () => {
       (await siteA.getAttribute('body', 'data-floor')) === 'idle' ? true : undefined,
     );
     await siteB.waitForSelector('#programme .tile-large[data-key="chair"]');
-    await wall.waitForSelector('#mosaic .tile-highlight', { state: 'detached' });
+    await wall.waitForSelector('#mosaic [data-role="speaker"]', { state: 'detached' });
     await waitFor('the chair grid back to ready', async () =>
-      (await chair.getAttribute(`.tile[data-site="${A}"]`, 'data-status')) === 'ready' ? true : undefined,
+      (await chair.getAttribute(`#sites li[data-site="${A}"]`, 'data-status')) === 'ready' ? true : undefined,
     );
     await expect(chair.locator('#onair-none').isVisible()).resolves.toBe(true);
   });

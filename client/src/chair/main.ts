@@ -1,44 +1,34 @@
 /**
- * The chair's panel: lifecycle, the speaker queue (grant, grant next, skip, reject, reorder),
- * the site on air with its remaining time (revoke, extend), the agenda, the presentation token,
- * the layout of every screen, and the grid of all sites with their state and live picture.
- * Keyboard: N = grant next, R = revoke. Irreversible actions ask for confirmation.
+ * The chair's panel: lifecycle, the speaker queue (grant, grant next, skip, reject, reorder)
+ * with a live thumbnail of each hall waiting, the site on air large with its remaining time
+ * (revoke, extend), every hall at a glance (state in words and colour, a search that ignores
+ * diacritics), the agenda, the presentation token and the layout of every screen.
+ * Only the halls on air or in the queue are live pictures here (the server sends no others):
+ * 63 thumbnails cost a chair's browser more than they tell.
+ * Keyboard: N = grant next, R = revoke, / = search. Irreversible actions ask for confirmation.
  */
-import type { ConferenceState, Phase } from '../../../protocol/conference';
-import type {
-  CommandEventName,
-  ClientToServerEvents,
-  SiteInfo,
-  SitePresence,
-} from '../../../protocol/events';
+import type { ConferenceState, FloorRequest, Phase } from '../../../protocol/conference';
+import type { ClientToServerEvents, CommandEventName, SiteInfo } from '../../../protocol/events';
+import { countdown } from '../lib/countdown';
+import { KeyedList, el, setAttr, setDisabled, setHidden, setText, setVar, showTrack } from '../lib/dom';
 import { MediaView } from '../lib/mediaView';
-import { STATUS_KEY, clock, siteStatus } from '../lib/roster';
-import { bootConsole, el, qualityFromLocation, showError, t } from '../lib/ui';
+import { STATUS_KEY, type SiteStatus, clock, nameMatches } from '../lib/roster';
+import { ConsoleStore } from '../lib/store';
+import { bootConsole, qualityFromLocation, runCommand, t } from '../lib/ui';
 
 const client = bootConsole({
   publish: { camera: true, microphone: true },
   quality: qualityFromLocation(),
 });
+const store = new ConsoleStore(client);
+(window as unknown as { hoinghi: { store: ConsoleStore } }).hoinghi.store = store;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const view = new MediaView(client, $('audio-sink'));
-const presence = new Map<string, SitePresence>();
-const tiles = new Map<string, HTMLElement>();
-let sites: SiteInfo[] = [];
+const send = <E extends CommandEventName>(event: E, payload: Parameters<ClientToServerEvents[E]>[0]) =>
+  void runCommand(client, event, payload);
 
 // ------------------------------------------------------------------ commands
-
-async function send<E extends CommandEventName>(
-  event: E,
-  payload: Parameters<ClientToServerEvents[E]>[0],
-): Promise<void> {
-  try {
-    await client.command(event, payload);
-    $('notice').hidden = true;
-  } catch (e) {
-    showError(e);
-  }
-}
 
 /** Asks before doing something that cannot be undone. */
 function confirmThen(text: string, action: () => void): void {
@@ -57,8 +47,6 @@ function confirmThen(text: string, action: () => void): void {
   dialog.showModal();
 }
 
-const siteName = (code: string) => sites.find((s) => s.code === code)?.name ?? code;
-
 const NEXT_PHASE: Partial<Record<Phase, { event: CommandEventName; label: string; confirm?: string }>> = {
   scheduled: { event: 'conference:open', label: 'action.open' },
   open: { event: 'conference:start', label: 'action.start' },
@@ -67,33 +55,33 @@ const NEXT_PHASE: Partial<Record<Phase, { event: CommandEventName; label: string
 };
 
 $('phase-button').addEventListener('click', () => {
-  const next = client.conference && NEXT_PHASE[client.conference.phase];
+  const next = store.state && NEXT_PHASE[store.state.phase];
   if (!next) return;
-  const go = () => void send(next.event, {});
+  const go = () => send(next.event, {});
   if (next.confirm) confirmThen(t(next.confirm), go);
   else go();
 });
 
 function revoke(): void {
-  const on = client.conference?.onAir;
+  const on = store.state?.onAir;
   if (on)
-    confirmThen(t('confirm.revoke', { site: siteName(on.siteCode) }), () => void send('floor:revoke', {}));
+    confirmThen(t('confirm.revoke', { site: store.siteName(on.siteCode) }), () => send('floor:revoke', {}));
 }
 $('revoke-button').addEventListener('click', revoke);
-$('extend-button').addEventListener('click', () => void send('floor:extend', { seconds: 60 }));
-$('next-button').addEventListener('click', () => void send('floor:next', {}));
-$('agenda-next').addEventListener('click', () => void send('agenda:next', {}));
-$('agenda-grant').addEventListener('click', () => void send('agenda:grant', {}));
+$('extend-button').addEventListener('click', () => send('floor:extend', { seconds: 60 }));
+$('next-button').addEventListener('click', () => send('floor:next', {}));
+$('agenda-next').addEventListener('click', () => send('agenda:next', {}));
+$('agenda-grant').addEventListener('click', () => send('agenda:grant', {}));
 $('presentation-give').addEventListener('click', () => {
   const v = $<HTMLSelectElement>('presentation-target').value;
   if (!v) return;
   const [kind, id] = v.split(':') as ['site' | 'person', string];
-  void send('presentation:give', { to: kind === 'site' ? { kind, code: id } : { kind, principal: id } });
+  send('presentation:give', { to: kind === 'site' ? { kind, code: id } : { kind, principal: id } });
 });
-$('presentation-release').addEventListener('click', () => void send('presentation:release', {}));
+$('presentation-release').addEventListener('click', () => send('presentation:release', {}));
 $('layouts').addEventListener('click', (ev) => {
   const layout = (ev.target as HTMLElement).dataset.layout as ConferenceState['layout'] | undefined;
-  if (layout) void send('layout:set', { layout });
+  if (layout) send('layout:set', { layout });
 });
 
 document.addEventListener('keydown', (ev) => {
@@ -101,216 +89,275 @@ document.addEventListener('keydown', (ev) => {
   if (ev.ctrlKey || ev.metaKey || ev.altKey || ['INPUT', 'SELECT', 'TEXTAREA'].includes(target.tagName))
     return;
   if ($<HTMLDialogElement>('confirm').open) return;
-  if (ev.key === 'n' || ev.key === 'N') void send('floor:next', {});
+  if (ev.key === 'n' || ev.key === 'N') send('floor:next', {});
   if (ev.key === 'r' || ev.key === 'R') revoke();
+  if (ev.key === '/') {
+    ev.preventDefault();
+    $('hall-search').focus();
+  }
 });
 
-// ------------------------------------------------------------------ rendering
+client.on('local:stream', (stream) => showTrack($<HTMLVideoElement>('self'), stream.getVideoTracks()[0]));
 
-client.on('joined', (info) => {
-  $('conference-title').textContent = info.conference.title;
-  sites = info.sites;
-  for (const p of info.presence) presence.set(p.code, p);
-  buildGrid();
-  render();
+// ------------------------------------------------------------------ every hall at a glance
+
+interface HallRow {
+  el: HTMLElement;
+  state: HTMLElement;
+}
+
+const halls = new KeyedList<SiteInfo, HallRow>(
+  $('sites'),
+  (s) => s.code,
+  (s) => {
+    const name = el('span', { class: 'hall-name' }, s.name);
+    const state = el('span', { class: 'hall-state' });
+    const li = el('li', { class: 'hall', 'data-site': s.code, title: s.name }, name, state);
+    return { el: li, state };
+  },
+  (row, s) => {
+    const status = store.status(s.code);
+    setAttr(row.el, 'data-status', status);
+    setText(row.state, t(STATUS_KEY[status]));
+  },
+);
+
+/** The states counted above the grid, in the order a chair reads them. */
+const COUNTED: SiteStatus[] = ['onAir', 'requesting', 'ready', 'muted', 'connected', 'poor', 'offline'];
+const counts = new KeyedList<SiteStatus, HallRow>(
+  $('hall-counts'),
+  (s) => s,
+  (s) => {
+    const state = el('span', { class: 'count' });
+    return {
+      el: el('li', { 'data-status': s }, el('span', { class: 'dot' }), t(STATUS_KEY[s]), ' ', state),
+      state,
+    };
+  },
+  (row, s) => {
+    const n = store.halls.reduce((acc, h) => acc + (store.status(h.code) === s ? 1 : 0), 0);
+    setText(row.state, String(n));
+    setHidden(row.el, n === 0);
+  },
+);
+
+function renderHalls(): void {
+  halls.render(store.halls);
+  counts.render(COUNTED);
+  const connected = store.halls.filter((h) => store.status(h.code) !== 'offline').length;
+  setText($('summary'), t('chair.connected', { count: connected, total: store.halls.length }));
+  // Columns for the panel's shape, so that every hall fits without scrolling.
+  const box = $('sites');
+  const n = Math.max(1, store.halls.length);
+  const ratio = box.clientWidth / Math.max(1, box.clientHeight);
+  // Tiles about 1.4 times as wide as tall read best (two lines of name and one of state).
+  const cols = Math.max(3, Math.min(n, Math.round(Math.sqrt((n * ratio) / 1.4))));
+  setVar(box, '--cols', String(cols));
+  setVar(box, '--rows', String(Math.ceil(n / cols)));
+}
+new ResizeObserver(() => {
+  if (store.joined) renderHalls();
+}).observe($('sites'));
+
+function applySearch(): void {
+  const query = $<HTMLInputElement>('hall-search').value;
+  let found = 0;
+  for (const [code, row] of halls.rows()) {
+    const match = nameMatches(store.siteName(code), query);
+    if (match) found += 1;
+    setAttr(row.el, 'data-match', query.trim() ? String(match) : null);
+  }
+  setText($('search-result'), query.trim() ? t('chair.searchResult', { count: found }) : '');
+}
+$('hall-search').addEventListener('input', applySearch);
+$('hall-search').addEventListener('keydown', (ev) => {
+  if (ev.key === 'Escape') {
+    $<HTMLInputElement>('hall-search').value = '';
+    applySearch();
+  }
 });
-client.on('presence', (p) => {
-  presence.set(p.code, p);
-  render();
-});
-client.on('conference', () => render());
-view.onChange(() => renderVideo());
-client.on('local:stream', (stream) => {
-  const self = $<HTMLVideoElement>('self');
-  self.srcObject = stream;
-  void self.play().catch(() => undefined);
-});
 
-function buildGrid(): void {
-  const grid = $('sites');
-  grid.replaceChildren();
-  tiles.clear();
-  for (const s of sites.filter((x) => x.kind !== 'central')) {
-    const video = el('video', { playsinline: '', autoplay: '' });
-    video.muted = true;
-    const tile = el(
-      'figure',
-      { class: 'tile', 'data-site': s.code, 'data-status': 'offline' },
-      video,
-      el('figcaption', {}, el('span', { class: 'tile-name' }, s.name), el('span', { class: 'tile-state' })),
-    );
-    grid.append(tile);
-    tiles.set(s.code, tile);
-  }
+// ------------------------------------------------------------------ the floor
+
+interface QueueRow {
+  el: HTMLElement;
+  video: HTMLVideoElement;
+  name: HTMLElement;
+  title: HTMLElement;
+  waited: HTMLElement;
+  grant: HTMLButtonElement;
+  up: HTMLButtonElement;
+  down: HTMLButtonElement;
+  request: FloorRequest;
+  index: number;
 }
 
-function renderVideo(): void {
-  for (const [code, tile] of tiles) {
-    const video = tile.querySelector('video') as HTMLVideoElement;
-    const track = view.camera(code)?.track;
-    const current = (video.srcObject as MediaStream | null)?.getVideoTracks()[0];
-    if (track && track !== current) {
-      video.srcObject = new MediaStream([track]);
-      void video.play().catch(() => undefined);
-    } else if (!track && current) video.srcObject = null;
-  }
-}
-
-function render(): void {
-  const state = client.conference;
-  if (!state || !sites.length) return;
-  document.body.dataset.phase = state.phase;
-  $('phase').textContent = t(`phase.${state.phase}`);
-  const next = NEXT_PHASE[state.phase];
-  const phaseButton = $('phase-button');
-  phaseButton.hidden = !next;
-  if (next) phaseButton.textContent = t(next.label);
-
-  let connected = 0;
-  for (const [code, tile] of tiles) {
-    const status = siteStatus(state, code, presence.get(code));
-    if (status !== 'offline') connected += 1;
-    tile.dataset.status = status;
-    tile.dataset.connected = String(status !== 'offline');
-    (tile.querySelector('.tile-state') as HTMLElement).textContent = t(STATUS_KEY[status]);
-  }
-  $('summary').textContent = t('chair.connected', { count: connected, total: tiles.size });
-  renderOnAir(state);
-  renderQueue(state);
-  renderAgenda(state);
-  renderPresentation(state);
-  $('layouts')
-    .querySelectorAll<HTMLButtonElement>('button')
-    .forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.layout === state.layout)));
-  renderVideo();
-}
-
-function renderOnAir(state: ConferenceState): void {
-  const on = state.onAir;
-  $('onair').hidden = !on;
-  $('onair-none').hidden = Boolean(on);
-  if (!on) return;
-  $('onair-site').textContent = siteName(on.siteCode);
-  $('onair-title').textContent = on.title;
-  tick();
-}
-
-function tick(): void {
-  const state = client.conference;
-  const on = state?.onAir;
-  if (on) {
-    const remaining = on.endsAt - client.serverNow();
-    const cd = $('onair-countdown');
-    cd.textContent = remaining >= 0 ? clock(remaining) : `-${clock(-remaining)}`;
-    cd.dataset.time = remaining <= 0 ? 'expired' : on.warned ? 'warning' : 'ok';
-  }
-  const now = client.serverNow();
-  document.querySelectorAll<HTMLElement>('#queue [data-requested-at]').forEach((li) => {
-    (li.querySelector('.waited') as HTMLElement).textContent = t('chair.waiting', {
-      time: clock(now - Number(li.dataset.requestedAt)),
-    });
-  });
-}
-setInterval(tick, 500);
-
-function button(label: string, cls: string, onClick: () => void, disabled = false): HTMLButtonElement {
+function button(label: string, cls: string, onClick: () => void): HTMLButtonElement {
   const b = el('button', { type: 'button', class: cls }, label);
-  b.disabled = disabled;
   b.addEventListener('click', onClick);
   return b;
 }
 
-function renderQueue(state: ConferenceState): void {
-  const list = $('queue');
-  $('queue-empty').hidden = state.queue.length > 0;
-  ($('next-button') as HTMLButtonElement).disabled = state.queue.length === 0 || state.phase !== 'in_session';
-  list.replaceChildren(
-    ...state.queue.map((r, i) =>
-      el(
-        'li',
-        { 'data-request': r.id, 'data-site': r.siteCode, 'data-requested-at': String(r.requestedAt) },
-        el(
-          'div',
-          { class: 'queue-head' },
-          el('strong', {}, siteName(r.siteCode)),
-          el('span', { class: 'waited muted' }),
-        ),
-        el('p', { class: 'queue-title' }, r.title),
-        el(
-          'div',
-          { class: 'buttons' },
-          button(
-            t('action.grant'),
-            'primary grant',
-            () => void send('floor:grant', { requestId: r.id }),
-            state.phase !== 'in_session',
-          ),
-          button(
-            t('action.up'),
-            'small',
-            () => void send('floor:reorder', { requestId: r.id, toIndex: i - 1 }),
-            i === 0,
-          ),
-          button(
-            t('action.down'),
-            'small',
-            () => void send('floor:reorder', { requestId: r.id, toIndex: i + 1 }),
-            i === state.queue.length - 1,
-          ),
-          button(t('action.skip'), 'small', () => void send('floor:skip', { requestId: r.id })),
-          button(t('action.reject'), 'small danger', () =>
-            confirmThen(
-              t('confirm.reject', { site: siteName(r.siteCode) }),
-              () => void send('floor:reject', { requestId: r.id }),
-            ),
-          ),
-        ),
+// Buttons are made once per request and read the row's current request and place when clicked.
+const queue = new KeyedList<FloorRequest, QueueRow>(
+  $('queue'),
+  (r) => r.id,
+  (r) => {
+    const video = el('video', { playsinline: '', autoplay: '' });
+    video.muted = true;
+    const name = el('strong', {});
+    const title = el('p', { class: 'queue-title' });
+    const waited = el('span', { class: 'waited muted' });
+    const row = { request: r, index: 0 };
+    const grant = button(t('action.grant'), 'primary grant', () =>
+      send('floor:grant', { requestId: row.request.id }),
+    );
+    const up = button(t('action.up'), 'small', () =>
+      send('floor:reorder', { requestId: row.request.id, toIndex: row.index - 1 }),
+    );
+    const down = button(t('action.down'), 'small', () =>
+      send('floor:reorder', { requestId: row.request.id, toIndex: row.index + 1 }),
+    );
+    const skip = button(t('action.skip'), 'small', () => send('floor:skip', { requestId: row.request.id }));
+    const reject = button(t('action.reject'), 'small danger', () =>
+      confirmThen(t('confirm.reject', { site: store.siteName(row.request.siteCode) }), () =>
+        send('floor:reject', { requestId: row.request.id }),
       ),
-    ),
-  );
+    );
+    const li = el(
+      'li',
+      { 'data-request': r.id, 'data-site': r.siteCode },
+      el('figure', { class: 'thumb' }, video),
+      el(
+        'div',
+        { class: 'queue-body' },
+        el('div', { class: 'queue-head' }, name, waited),
+        title,
+        el('div', { class: 'buttons' }, grant, up, down, skip, reject),
+      ),
+    );
+    return Object.assign(row, { el: li, video, name, title, waited, grant, up, down });
+  },
+  (row, r, index) => {
+    const state = store.state as ConferenceState;
+    row.request = r;
+    row.index = index;
+    setText(row.name, store.siteName(r.siteCode));
+    setText(row.title, r.title);
+    setDisabled(row.grant, state.phase !== 'in_session');
+    setDisabled(row.up, index === 0);
+    setDisabled(row.down, index === state.queue.length - 1);
+    showTrack(row.video, view.camera(r.siteCode)?.track);
+  },
+);
+
+function renderFloor(state: ConferenceState): void {
+  const on = state.onAir;
+  setHidden($('onair'), !on);
+  setHidden($('onair-none'), Boolean(on));
+  if (on) {
+    setText($('onair-site'), store.siteName(on.siteCode));
+    setText($('onair-title'), on.title);
+  }
+  showTrack($<HTMLVideoElement>('onair-video'), on ? view.camera(on.siteCode)?.track : undefined);
+  queue.render(state.queue);
+  setHidden($('queue-empty'), state.queue.length > 0);
+  setText($('queue-count'), state.queue.length ? String(state.queue.length) : '');
+  setDisabled($<HTMLButtonElement>('next-button'), state.queue.length === 0 || state.phase !== 'in_session');
   tick();
 }
 
+function tick(): void {
+  const cd = countdown(store.state, store.serverNow());
+  if (cd) {
+    setText($('onair-countdown'), cd.text);
+    setAttr($('onair-countdown'), 'data-time', cd.time);
+  }
+  const now = store.serverNow();
+  for (const [, row] of queue.rows())
+    setText(row.waited, t('chair.waiting', { time: clock(now - row.request.requestedAt) }));
+}
+setInterval(tick, 500);
+
+// ------------------------------------------------------------------ agenda, presentation, layout
+
+const agenda = new KeyedList<{ index: number; title: string; site: string | null }, HallRow>(
+  $('agenda'),
+  (item) => String(item.index),
+  () => {
+    const state = el('span', { class: 'muted' });
+    return { el: el('li', {}, el('span', {}), state), state };
+  },
+  (row, item) => {
+    const current = item.index === store.state?.agenda.current;
+    setAttr(row.el, 'class', current ? 'current' : '');
+    setAttr(row.el, 'aria-current', String(current));
+    setText(row.el.firstChild as HTMLElement, item.title);
+    setText(row.state, item.site ? ` — ${store.siteName(item.site)}` : '');
+  },
+);
+
 function renderAgenda(state: ConferenceState): void {
-  $('agenda-empty').hidden = state.agenda.items.length > 0;
-  $('agenda').replaceChildren(
-    ...state.agenda.items.map((item, i) =>
-      el(
-        'li',
-        {
-          class: i === state.agenda.current ? 'current' : '',
-          'aria-current': String(i === state.agenda.current),
-        },
-        item.title,
-        item.speakerSite ? el('span', { class: 'muted' }, ` — ${siteName(item.speakerSite)}`) : '',
-      ),
-    ),
+  setHidden($('agenda-empty'), state.agenda.items.length > 0);
+  agenda.render(
+    state.agenda.items.map((i, index) => ({ index, title: i.title, site: i.speakerSite ?? null })),
   );
 }
+
+interface OptionRow {
+  el: HTMLOptionElement;
+}
+// The options are patched, never replaced, so a chair with the list open keeps it open.
+const targets = new KeyedList<{ value: string; label: string }, OptionRow>(
+  $('presentation-target'),
+  (o) => o.value,
+  (o) => ({ el: new Option(o.label, o.value) }),
+  (row, o) => setText(row.el, o.label),
+);
 
 function renderPresentation(state: ConferenceState): void {
   const p = state.presentation;
   const holder = p
     ? p.kind === 'site'
-      ? siteName(p.code)
+      ? store.siteName(p.code)
       : p.principal === state.chairHolder
         ? t('chair.role')
         : p.principal
     : null;
-  $('presentation-holder').textContent = holder
-    ? t('chair.presentationHolder', { holder })
-    : t('chair.presentationNone');
-  const select = $<HTMLSelectElement>('presentation-target');
-  const previous = select.value;
-  const options = [new Option(t('chair.role'), `person:${state.chairHolder}`)];
-  if (state.onAir) options.push(new Option(siteName(state.onAir.siteCode), `site:${state.onAir.siteCode}`));
-  for (const s of sites) {
-    if (s.kind !== 'central' && s.code !== state.onAir?.siteCode && presence.get(s.code)?.connected) {
-      options.push(new Option(s.name, `site:${s.code}`));
-    }
-  }
-  select.replaceChildren(...options);
-  if (options.some((o) => o.value === previous)) select.value = previous;
+  setText(
+    $('presentation-holder'),
+    holder ? t('chair.presentationHolder', { holder }) : t('chair.presentationNone'),
+  );
+  const options = [{ value: `person:${state.chairHolder}`, label: t('chair.role') }];
+  if (state.onAir)
+    options.push({ value: `site:${state.onAir.siteCode}`, label: store.siteName(state.onAir.siteCode) });
+  for (const s of store.halls)
+    if (s.code !== state.onAir?.siteCode && store.presence(s.code)?.connected)
+      options.push({ value: `site:${s.code}`, label: s.name });
+  targets.render(options);
 }
+
+// ------------------------------------------------------------------ rendering
+
+store.subscribe((changes) => {
+  const state = store.state as ConferenceState;
+  if (changes.roster) $('conference-title').textContent = store.joined?.conference.title ?? '';
+  document.body.dataset.phase = state.phase;
+  setText($('phase'), t(`phase.${state.phase}`));
+  const next = NEXT_PHASE[state.phase];
+  setHidden($('phase-button'), !next);
+  if (next) setText($('phase-button'), t(next.label));
+  renderHalls();
+  if (changes.roster) applySearch();
+  renderFloor(state);
+  renderAgenda(state);
+  renderPresentation(state);
+  $('layouts')
+    .querySelectorAll<HTMLButtonElement>('button')
+    .forEach((b) => setAttr(b, 'aria-pressed', String(b.dataset.layout === state.layout)));
+});
+view.onChange(() => {
+  if (store.state) renderFloor(store.state);
+});
 
 client.start();

@@ -29,3 +29,25 @@ export function clock(ms: number): string {
   const total = Math.max(0, Math.ceil(ms / 1000));
   return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
 }
+
+/**
+ * A name folded for searching: lower case, without diacritics (đ → d), punctuation as spaces,
+ * so "ba ria" finds "Bà Rịa - Vũng Tàu" and "HCM" nothing it should not.
+ */
+export function fold(text: string): string {
+  return text
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[đĐ]/g, 'd')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
+}
+
+/** Whether a site name matches what was typed in a search box (every word, in any order). */
+export function nameMatches(name: string, query: string): boolean {
+  const q = fold(query);
+  if (!q) return true;
+  const words = ` ${fold(name)} `;
+  return q.split(' ').every((w) => words.includes(` ${w}`));
+}

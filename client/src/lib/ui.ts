@@ -1,4 +1,5 @@
 /** Page helpers shared by the consoles: strings, the state badge, video tiles. No wire access here. */
+import { type ClientToServerEvents, type CommandEventName, ErrorCode } from '../../../protocol/events';
 import en from '../i18n/en.json';
 import vi from '../i18n/vi.json';
 import {
@@ -8,6 +9,8 @@ import {
   type Quality,
   RequestError,
 } from './ConferenceClient';
+
+export { el } from './dom';
 
 export type Lang = 'vi' | 'en';
 export type StringKey = keyof typeof vi;
@@ -29,6 +32,10 @@ export function applyStrings(root: ParentNode = document): void {
   document.documentElement.lang = currentLang();
   root.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => {
     el.textContent = t(el.dataset.i18n as string);
+  });
+  root.querySelectorAll<HTMLInputElement>('[data-i18n-placeholder]').forEach((el) => {
+    el.placeholder = t(el.dataset.i18nPlaceholder as string);
+    el.setAttribute('aria-label', el.placeholder);
   });
   const sw = document.getElementById('lang-switch');
   if (sw) {
@@ -55,17 +62,6 @@ export function tokenFromLocation(): string {
 /** `?q=low`: a 640×360 picture in two layers instead of 1280×720 in three, for halls on a poor link. */
 export function qualityFromLocation(): Quality {
   return new URLSearchParams(window.location.search).get('q') === 'low' ? 'low' : 'normal';
-}
-
-export function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  e.append(...children);
-  return e;
 }
 
 /** Shows the connection state in words and colour, and any error or close reason. */
@@ -104,8 +100,28 @@ export function showError(e: unknown): void {
   const notice = document.getElementById('notice') as HTMLElement;
   const wire = (x: unknown): x is { code: string; message: string } =>
     typeof x === 'object' && x !== null && 'code' in x && 'message' in x;
-  const err = e instanceof RequestError ? e.error : wire(e) ? e : { code: 'INTERNAL', message: String(e) };
+  const err =
+    e instanceof RequestError ? e.error : wire(e) ? e : { code: ErrorCode.Internal, message: String(e) };
   const key = `error.${err.code}`;
   notice.textContent = t(key) !== key ? t(key, { message: err.message }) : t('error.generic', { ...err });
   notice.hidden = false;
+}
+
+/**
+ * Sends a conference command from a console: clears the notice when the server accepts it,
+ * shows why in words when it refuses. Resolves true when accepted.
+ */
+export async function runCommand<E extends CommandEventName>(
+  client: ConferenceClient,
+  event: E,
+  payload: Parameters<ClientToServerEvents[E]>[0],
+): Promise<boolean> {
+  try {
+    await client.command(event, payload);
+    (document.getElementById('notice') as HTMLElement).hidden = true;
+    return true;
+  } catch (e) {
+    showError(e);
+    return false;
+  }
 }

@@ -1,88 +1,251 @@
 /**
- * Operator view: every site with its connection state, what it sends, roll call, and a button
- * to reissue the site's join link (the old link stops working at once).
+ * Operator view: every hall in one table with its state in words and colour, camera and
+ * microphone, roll call, and a button to reissue the hall's join link (the old link stops
+ * working at once). Counters on top are also filters (not connected, no camera, no microphone,
+ * poor, present, absent); the table sorts by name, state (trouble first) or roll call, and a
+ * search finds a hall without diacritics. Rows are made once per hall and patched in place.
  */
-import type { SiteInfo, SitePresence } from '../../../protocol/events';
+import type { RollCall } from '../../../protocol/conference';
+import type { SiteInfo } from '../../../protocol/events';
+import { KeyedList, el, setAttr, setHidden, setText } from '../lib/dom';
 import { reissueErrorText, reissueLink } from '../lib/reissue';
-import { STATUS_KEY, siteStatus } from '../lib/roster';
-import { bootConsole, currentLang, el, showError, t, tokenFromLocation } from '../lib/ui';
+import { STATUS_KEY, type SiteStatus, nameMatches } from '../lib/roster';
+import { ConsoleStore } from '../lib/store';
+import { bootConsole, currentLang, runCommand, t, tokenFromLocation } from '../lib/ui';
 
 const client = bootConsole({
   publish: { camera: false, microphone: false },
 });
+const store = new ConsoleStore(client);
+(window as unknown as { hoinghi: { store: ConsoleStore } }).hoinghi.store = store;
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
-const presence = new Map<string, SitePresence>();
-let sites: SiteInfo[] = [];
 /** Whose credential this page holds: never offered for reissue. */
 let self = '';
 
-client.on('joined', (info) => {
-  self = info.principal;
-  $('conference-title').textContent = info.conference.title;
-  sites = info.sites.filter((s) => s.kind !== 'central');
-  for (const p of info.presence) presence.set(p.code, p);
-  render();
-});
-client.on('presence', (p) => {
-  presence.set(p.code, p);
-  render();
-});
-client.on('conference', () => render());
+// ------------------------------------------------------------------ icons (inline SVG, no emoji font needed)
 
-async function mark(code: string, status: 'present' | 'absent'): Promise<void> {
-  try {
-    await client.command('rollcall:mark', { siteCode: code, status });
-  } catch (e) {
-    showError(e);
+const SVG = 'http://www.w3.org/2000/svg';
+const ICONS = {
+  camera: 'M3 7h11a1 1 0 0 1 1 1v2.5L20 7v10l-5-3.5V16a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V8a1 1 0 0 1 1-1z',
+  microphone: 'M12 3a3 3 0 0 1 3 3v6a3 3 0 0 1-6 0V6a3 3 0 0 1 3-3zM6 11a6 6 0 0 0 12 0M12 17v4M8 21h8',
+};
+
+function icon(kind: keyof typeof ICONS): SVGSVGElement {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', 'icon');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(SVG, 'path');
+  path.setAttribute('d', ICONS[kind]);
+  const strike = document.createElementNS(SVG, 'path');
+  strike.setAttribute('d', 'M3 3l18 18');
+  strike.setAttribute('class', 'strike');
+  svg.append(path, strike);
+  return svg;
+}
+
+// ------------------------------------------------------------------ filters and sorting
+
+type Filter = 'all' | 'offline' | 'nocamera' | 'nomic' | 'poor' | 'present' | 'absent';
+const FILTERS: Filter[] = ['all', 'offline', 'nocamera', 'nomic', 'poor', 'present', 'absent'];
+
+function rollOf(code: string): RollCall {
+  return store.state?.sites.find((x) => x.code === code)?.rollCall ?? 'unknown';
+}
+
+function passes(filter: Filter, code: string): boolean {
+  const p = store.presence(code);
+  switch (filter) {
+    case 'all':
+      return true;
+    case 'offline':
+      return !p?.connected;
+    case 'nocamera':
+      return Boolean(p?.connected && !p.camera);
+    case 'nomic':
+      return Boolean(p?.connected && !p.microphone);
+    case 'poor':
+      return Boolean(p?.connected && p.poor);
+    default:
+      return rollOf(code) === filter;
   }
 }
 
-function render(): void {
-  const state = client.conference;
-  if (!state) return;
-  let connected = 0;
-  $('rows').replaceChildren(
-    ...sites.map((s) => {
-      const p = presence.get(s.code);
-      const status = siteStatus(state, s.code, p);
-      if (status !== 'offline') connected += 1;
-      const roll = state.sites.find((x) => x.code === s.code)?.rollCall ?? 'unknown';
-      const media = p?.connected ? `${p.camera ? '🎥' : '—'} ${p.microphone ? '🎤' : '—'}` : '';
-      const present = el('button', { type: 'button', class: 'small' }, t('action.present'));
-      present.addEventListener('click', () => void mark(s.code, 'present'));
-      const absent = el('button', { type: 'button', class: 'small' }, t('action.absent'));
-      absent.addEventListener('click', () => void mark(s.code, 'absent'));
-      return el(
-        'tr',
-        { 'data-site': s.code, 'data-status': status },
-        el('td', {}, s.name),
-        el('td', { class: 'status' }, t(STATUS_KEY[status])),
-        el('td', {}, media),
-        el('td', {}, el('span', { class: `roll roll-${roll}` }, t(`rollcall.${roll}`)), ' ', present, absent),
-        el(
-          'td',
-          {},
-          // The central bridge's row has no link of its own (its people each have theirs).
-          s.code === self || s.kind === 'central'
-            ? ''
-            : el(
-                'button',
-                {
-                  type: 'button',
-                  class: 'small',
-                  'data-reissue': s.code,
-                  'aria-label': t('operator.reissueFor', { site: s.name }),
-                  'aria-haspopup': 'dialog',
-                },
-                t('operator.reissue'),
-              ),
+/** Trouble first: what an operator must act on comes to the top. */
+const STATUS_ORDER: SiteStatus[] = ['offline', 'poor', 'muted', 'connected', 'requesting', 'onAir', 'ready'];
+const ROLL_ORDER: RollCall[] = ['absent', 'unknown', 'present'];
+type SortKey = 'roster' | 'name' | 'status' | 'roll';
+let sortKey: SortKey = 'roster';
+let sortDir = 1;
+let filter: Filter = 'all';
+const collator = new Intl.Collator('vi');
+
+function ordered(): SiteInfo[] {
+  const halls = [...store.halls];
+  const index = new Map(store.halls.map((s, i) => [s.code, i]));
+  const key = (s: SiteInfo): number | string =>
+    sortKey === 'status'
+      ? STATUS_ORDER.indexOf(store.status(s.code))
+      : sortKey === 'roll'
+        ? ROLL_ORDER.indexOf(rollOf(s.code))
+        : 0;
+  return halls.sort((a, b) => {
+    if (sortKey === 'name') return sortDir * collator.compare(a.name, b.name);
+    const d = (key(a) as number) - (key(b) as number);
+    return d !== 0 ? sortDir * d : (index.get(a.code) ?? 0) - (index.get(b.code) ?? 0);
+  });
+}
+
+document.querySelectorAll<HTMLButtonElement>('button.sort').forEach((b) =>
+  b.addEventListener('click', () => {
+    const key = b.dataset.sort as SortKey;
+    sortDir = sortKey === key ? -sortDir : 1;
+    sortKey = key;
+    document
+      .querySelectorAll<HTMLButtonElement>('button.sort')
+      .forEach((x) =>
+        setAttr(
+          x.closest('th') as HTMLElement,
+          'aria-sort',
+          x === b ? (sortDir > 0 ? 'ascending' : 'descending') : null,
         ),
       );
-    }),
-  );
-  $('summary').textContent = t('chair.connected', { count: connected, total: sites.length });
+    render();
+  }),
+);
+
+interface CountRow {
+  el: HTMLElement;
+  button: HTMLButtonElement;
+  count: HTMLElement;
 }
+const filters = new KeyedList<Filter, CountRow>(
+  $('filters'),
+  (f) => f,
+  (f) => {
+    const count = el('span', { class: 'count' });
+    const button = el(
+      'button',
+      { type: 'button', class: 'small', 'data-filter': f },
+      t(`filter.${f}`),
+      ' ',
+      count,
+    );
+    button.addEventListener('click', () => {
+      filter = f;
+      render();
+    });
+    return { el: el('li', {}, button), button, count };
+  },
+  (row, f) => {
+    setText(row.count, String(store.halls.filter((s) => passes(f, s.code)).length));
+    setAttr(row.button, 'aria-pressed', String(f === filter));
+  },
+);
+
+$('site-search').addEventListener('input', () => render());
+
+// ------------------------------------------------------------------ the table
+
+interface SiteRow {
+  el: HTMLTableRowElement;
+  status: HTMLElement;
+  camera: HTMLElement;
+  cameraText: HTMLElement;
+  microphone: HTMLElement;
+  microphoneText: HTMLElement;
+  roll: HTMLElement;
+}
+
+async function mark(code: string, status: 'present' | 'absent'): Promise<void> {
+  await runCommand(client, 'rollcall:mark', { siteCode: code, status });
+}
+
+const rows = new KeyedList<SiteInfo, SiteRow>(
+  $('rows'),
+  (s) => s.code,
+  (s) => {
+    const status = el('td', { class: 'status' });
+    const cameraText = el('span', {});
+    const camera = el('td', { class: 'media' });
+    camera.append(icon('camera'), cameraText);
+    const microphoneText = el('span', {});
+    const microphone = el('td', { class: 'media' });
+    microphone.append(icon('microphone'), microphoneText);
+    const roll = el('span', { class: 'roll' });
+    const present = el('button', { type: 'button', class: 'small' }, t('action.present'));
+    present.addEventListener('click', () => void mark(s.code, 'present'));
+    const absent = el('button', { type: 'button', class: 'small' }, t('action.absent'));
+    absent.addEventListener('click', () => void mark(s.code, 'absent'));
+    const link =
+      // The central bridge's row has no link of its own (its people each have theirs).
+      s.code === self || s.kind === 'central'
+        ? ''
+        : el(
+            'button',
+            {
+              type: 'button',
+              class: 'small',
+              'data-reissue': s.code,
+              'aria-label': t('operator.reissueFor', { site: s.name }),
+              'aria-haspopup': 'dialog',
+            },
+            t('operator.reissue'),
+          );
+    const tr = el(
+      'tr',
+      { 'data-site': s.code },
+      el('td', { class: 'name' }, s.name),
+      status,
+      camera,
+      microphone,
+      el('td', { class: 'roll-cell' }, roll, ' ', present, absent),
+      el('td', {}, link),
+    );
+    return { el: tr, status, camera, cameraText, microphone, microphoneText, roll };
+  },
+  (row, s) => {
+    const p = store.presence(s.code);
+    const status = store.status(s.code);
+    setAttr(row.el, 'data-status', status);
+    setText(row.status, t(STATUS_KEY[status]));
+    const media = (cell: HTMLElement, text: HTMLElement, on: boolean | undefined) => {
+      const v = p?.connected ? (on ? 'on' : 'off') : 'none';
+      setAttr(cell, 'data-media', v);
+      setText(text, v === 'none' ? '—' : t(v === 'on' ? 'operator.on' : 'operator.off'));
+    };
+    media(row.camera, row.cameraText, p?.camera);
+    media(row.microphone, row.microphoneText, p?.microphone);
+    const roll = rollOf(s.code);
+    setAttr(row.roll, 'class', `roll roll-${roll}`);
+    setText(row.roll, t(`rollcall.${roll}`));
+  },
+);
+
+function render(): void {
+  if (!store.state) return;
+  rows.render(ordered());
+  const query = ($('site-search') as HTMLInputElement).value;
+  let shown = 0;
+  for (const [code, row] of rows.rows()) {
+    const visible = passes(filter, code) && nameMatches(store.siteName(code), query);
+    if (visible) shown += 1;
+    setHidden(row.el, !visible);
+  }
+  setHidden($('no-rows'), shown > 0);
+  filters.render(FILTERS);
+  const connected = store.halls.filter((s) => store.presence(s.code)?.connected).length;
+  setText($('summary'), t('chair.connected', { count: connected, total: store.halls.length }));
+}
+
+store.subscribe((changes) => {
+  if (changes.roster) {
+    self = store.joined?.principal ?? '';
+    $('conference-title').textContent = store.joined?.conference.title ?? '';
+  }
+  render();
+});
 
 /* ---- reissuing a hall's link: one dialog, confirm → request → show the new link ---- */
 
@@ -97,7 +260,7 @@ let attempt = 0;
 /** While the request is out the dialog stays open: the old link may already be gone, the new one must be seen. */
 let busy = false;
 
-// Rows are rebuilt on every push: one listener on the table body, not one per button.
+// One listener on the table body for every hall's reissue button.
 $('rows').addEventListener('click', (ev) => {
   const button = (ev.target as Element).closest<HTMLButtonElement>('button[data-reissue]');
   const code = button?.dataset.reissue;
@@ -105,7 +268,7 @@ $('rows').addEventListener('click', (ev) => {
 });
 
 function openReissue(code: string): void {
-  const site = sites.find((s) => s.code === code);
+  const site = store.halls.find((s) => s.code === code);
   if (!site || code === self || dialog.open || busy) return;
   target = site;
   attempt += 1;
@@ -135,7 +298,6 @@ dialog.addEventListener('cancel', (ev) => {
 copyButton.addEventListener('click', () => void copyLink());
 dialog.addEventListener('close', () => {
   attempt += 1;
-  // The row was probably rebuilt while the dialog was open: focus the current button for that site.
   const code = target?.code;
   target = null;
   if (code)

@@ -7,6 +7,7 @@
  */
 import type { ConferenceState } from '../../../protocol/conference';
 import { mark, videoConstraints } from '../lib/ConferenceClient';
+import { countdown } from '../lib/countdown';
 import { MediaView, firstPicture, programmeTiles, renderTiles } from '../lib/mediaView';
 import { bootConsole, qualityFromLocation, showError, t } from '../lib/ui';
 
@@ -106,16 +107,14 @@ function renderFloor(state: ConferenceState): void {
 function tickCountdown(): void {
   const on = client.conference?.onAir;
   if (!on || on.siteCode !== mySite) return;
-  const remaining = Math.max(0, on.endsAt - client.serverNow());
-  const total = Math.ceil(remaining / 1000);
-  $('countdown').textContent =
-    `${String(Math.floor(total / 60)).padStart(2, '0')}:${String(total % 60).padStart(2, '0')}`;
+  const cd = countdown(client.conference, client.serverNow());
+  if (!cd) return;
+  $('countdown').textContent = cd.text;
   const banner = $('onair-banner');
-  const warned = on.warned || remaining <= (client.conference?.settings.warningSec ?? 0) * 1000;
-  banner.dataset.time = remaining === 0 || on.expired ? 'expired' : warned ? 'warning' : 'ok';
+  banner.dataset.time = cd.time;
   const warning = $('time-warning');
-  warning.hidden = banner.dataset.time === 'ok';
-  warning.textContent = t(banner.dataset.time === 'expired' ? 'site.expired' : 'site.warning');
+  warning.hidden = cd.time === 'ok';
+  warning.textContent = t(cd.time === 'expired' ? 'site.expired' : 'site.warning');
 }
 setInterval(tickCountdown, 250);
 

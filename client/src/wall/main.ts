@@ -1,70 +1,201 @@
 /**
- * Central video wall: every connected site as a tile with its province name (scaled so 64 fit
- * one screen), the site on air highlighted and shown large with the chair. The server sends the
- * lowest simulcast layer for tiles and the highest for the speaker, so the downlink stays bounded.
+ * The central video wall: one full-screen mosaic of 64 tiles (8×8 at 1920×1080), the chair and
+ * then every hall in roster order, each with its name. The hall on air and the chair are
+ * framed and labelled; a hall that is not connected, sends no camera or whose picture stopped
+ * shows that in words instead of a black tile. No page chrome: the connection badge appears
+ * only when something is wrong. Kiosk mode (`?kiosk=1`, or the K key; kept across reloads):
+ * no cursor, no buttons, full screen at the first key or click.
+ * The server sends the lowest simulcast layer for tiles and the highest for the hall on air.
  */
 import type { ConferenceState } from '../../../protocol/conference';
-import type { SiteInfo } from '../../../protocol/events';
-import { MediaView, type Tile, renderTiles } from '../lib/mediaView';
+import { countdown } from '../lib/countdown';
+import { KeyedList, el, setAttr, setText, setVar, showTrack } from '../lib/dom';
+import { MediaView } from '../lib/mediaView';
+import { ConsoleStore } from '../lib/store';
 import { bootConsole, t } from '../lib/ui';
 
 const client = bootConsole({ publish: { camera: false, microphone: false } });
-
+const store = new ConsoleStore(client);
+(window as unknown as { hoinghi: { store: ConsoleStore } }).hoinghi.store = store;
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 const view = new MediaView(client, $('audio-sink'));
-let sites: SiteInfo[] = [];
 
-client.on('joined', (info) => {
-  $('conference-title').textContent = info.conference.title;
-  sites = info.sites;
-  render();
+// ------------------------------------------------------------------ kiosk mode
+
+const KIOSK_KEY = 'hoinghi.wall.kiosk';
+const param = new URLSearchParams(window.location.search).get('kiosk');
+if (param === '1') window.localStorage.setItem(KIOSK_KEY, '1');
+if (param === '0') window.localStorage.removeItem(KIOSK_KEY);
+const kiosk = () => window.localStorage.getItem(KIOSK_KEY) === '1';
+
+function applyKiosk(): void {
+  document.body.dataset.kiosk = String(kiosk());
+}
+function toggleKiosk(): void {
+  if (kiosk()) window.localStorage.removeItem(KIOSK_KEY);
+  else window.localStorage.setItem(KIOSK_KEY, '1');
+  applyKiosk();
+}
+applyKiosk();
+$('kiosk-switch').addEventListener('click', toggleKiosk);
+document.addEventListener('keydown', (ev) => {
+  if (ev.key === 'k' || ev.key === 'K') toggleKiosk();
 });
-client.on('conference', () => render());
-view.onChange(() => render());
+// Browsers allow full screen only from a gesture: the first key or click after a reload.
+const goFullscreen = () => {
+  if (kiosk() && !document.fullscreenElement)
+    void document.documentElement.requestFullscreen?.().catch(() => undefined);
+};
+document.addEventListener('click', goFullscreen);
+document.addEventListener('keydown', goFullscreen);
+
+// ------------------------------------------------------------------ the mosaic
+
+/** What a tile shows instead of a picture. */
+type Signal = 'live' | 'offline' | 'nocamera' | 'lost' | 'waiting';
+
+interface TileItem {
+  key: string;
+  code: string;
+  /** The chair's camera is whoever holds the chair; a hall's is its own. */
+  principal: string;
+  label: string;
+  role: 'chair' | 'speaker' | 'hall';
+}
+
+interface TileRow {
+  el: HTMLElement;
+  video: HTMLVideoElement;
+  name: HTMLElement;
+  badge: HTMLElement;
+  placeholder: HTMLElement;
+  /** Decoded frames at the last check, and checks since they last moved. */
+  frames: number;
+  still: number;
+  track: MediaStreamTrack | undefined;
+}
+
+const tiles = new KeyedList<TileItem, TileRow>(
+  $('mosaic'),
+  (item) => item.key,
+  (item) => {
+    const video = el('video', { playsinline: '', autoplay: '' });
+    video.muted = true;
+    const name = el('span', { class: 'tile-name' });
+    const badge = el('span', { class: 'tile-badge' });
+    const placeholder = el('span', { class: 'placeholder' });
+    const fig = el(
+      'figure',
+      { class: 'wall-tile', 'data-key': item.key, 'data-site': item.code },
+      video,
+      placeholder,
+      el('figcaption', {}, name, badge),
+    );
+    return { el: fig, video, name, badge, placeholder, frames: 0, still: 0, track: undefined };
+  },
+  (row, item) => {
+    setText(row.name, item.label);
+    setAttr(row.el, 'data-role', item.role);
+    setText(
+      row.badge,
+      item.role === 'speaker' ? t('tile.onAir') : item.role === 'chair' ? t('chair.role') : '',
+    );
+    const track = view.camera(item.principal)?.track;
+    if (track !== row.track) {
+      row.track = track;
+      row.still = 0;
+      row.frames = 0;
+    }
+    showTrack(row.video, track);
+    setSignal(row, item);
+  },
+);
+
+function signalOf(row: TileRow, item: TileItem): Signal {
+  const p = item.role === 'chair' ? undefined : store.presence(item.code);
+  if (item.role !== 'chair' && !p?.connected) return 'offline';
+  if (item.role !== 'chair' && !p?.camera) return 'nocamera';
+  if (!row.track) return 'waiting';
+  // Two checks (4 s) without a new frame: the picture stopped.
+  if (row.track.muted || row.still >= 2) return 'lost';
+  return row.frames > 0 ? 'live' : 'waiting';
+}
+
+const SIGNAL_TEXT: Record<Exclude<Signal, 'live'>, string> = {
+  offline: 'tile.offline',
+  nocamera: 'wall.noCamera',
+  lost: 'wall.noSignal',
+  waiting: 'wall.waiting',
+};
+
+function setSignal(row: TileRow, item: TileItem): void {
+  const signal = signalOf(row, item);
+  setAttr(row.el, 'data-signal', signal);
+  setText(row.placeholder, signal === 'live' ? '' : t(SIGNAL_TEXT[signal]));
+}
+
+let items: TileItem[] = [];
 
 function render(): void {
-  const state: ConferenceState | undefined = client.conference;
-  if (!state) return;
-  const name = (code: string) => sites.find((s) => s.code === code)?.name ?? code;
-  const on = state.onAir;
-  $('speaker-now').textContent = on ? t('site.speakerNow', { site: name(on.siteCode) }) : '';
-  document.body.dataset.onAir = on?.siteCode ?? '';
-  const stage: Tile[] = [];
-  if (on)
-    stage.push({
-      key: `stage:${on.siteCode}`,
-      track: view.camera(on.siteCode)?.track,
-      label: name(on.siteCode),
-      size: 'large',
-      highlight: true,
-    });
-  const chair = view.camera(state.chairHolder);
-  stage.push({
-    key: 'stage:chair',
-    track: chair?.track,
-    label: t('chair.role'),
-    size: on ? 'small' : 'large',
-  });
-  renderTiles($('stage'), stage);
-  const mosaic = view
-    .cameras()
-    .filter((h) => h.offer.role === 'site')
-    .sort(
-      (a, b) =>
-        sites.findIndex((s) => s.code === a.offer.site.code) -
-        sites.findIndex((s) => s.code === b.offer.site.code),
-    )
-    .map((h): Tile => ({
-      key: `tile:${h.offer.site.code}`,
-      track: h.track,
-      label: h.offer.site.name,
-      size: 'small',
-      highlight: h.offer.site.code === on?.siteCode,
-      dataset: { site: h.offer.site.code },
-    }));
-  renderTiles($('mosaic'), mosaic);
-  const n = Math.max(1, mosaic.length);
-  $('mosaic').style.setProperty('--cols', String(Math.ceil(Math.sqrt((n * 16) / 9))));
+  const state = store.state as ConferenceState;
+  const on = state.onAir?.siteCode;
+  const central = store.central;
+  items = [
+    {
+      key: 'chair',
+      code: central?.code ?? '',
+      principal: state.chairHolder,
+      label: central?.name ?? t('chair.role'),
+      role: 'chair',
+    },
+    ...store.halls.map((s): TileItem => ({
+      key: `site:${s.code}`,
+      code: s.code,
+      principal: s.code,
+      label: s.name,
+      role: s.code === on ? 'speaker' : 'hall',
+    })),
+  ];
+  tiles.render(items);
+  // 8×8 for 64 tiles on a 16:9 screen; fewer halls, fewer columns (tiles stay 16:9).
+  const n = items.length;
+  const cols = Math.max(1, Math.ceil(Math.sqrt(n)));
+  const mosaic = $('mosaic');
+  setVar(mosaic, '--cols', String(cols));
+  setVar(mosaic, '--rows', String(Math.ceil(n / cols)));
+  document.body.dataset.onAir = on ?? '';
+  setText($('conference-title'), store.joined?.conference.title ?? '');
+  tick();
 }
+
+/** Every 2 s: whose picture stopped (decoded frames not moving), and the speaker's time. */
+function check(): void {
+  for (const item of items) {
+    const row = tiles.get(item.key);
+    if (!row) continue;
+    const frames = row.track ? row.video.getVideoPlaybackQuality().totalVideoFrames : 0;
+    row.still = row.track && frames === row.frames && frames > 0 ? row.still + 1 : 0;
+    if (frames !== row.frames && row.frames === 0) row.still = 0;
+    row.frames = frames;
+    setSignal(row, item);
+  }
+}
+setInterval(check, 2000);
+
+function tick(): void {
+  const cd = countdown(store.state, store.serverNow());
+  const on = store.state?.onAir;
+  const row = on ? tiles.get(`site:${on.siteCode}`) : undefined;
+  if (row && cd) {
+    setText(row.badge, `${t('tile.onAir')} ${cd.text}`);
+    setAttr(row.badge, 'data-time', cd.time);
+  }
+}
+setInterval(tick, 500);
+
+store.subscribe(() => render());
+view.onChange(() => {
+  if (store.state) render();
+});
 
 client.start();

@@ -1,0 +1,209 @@
+/**
+ * npm run bench -- consoles [--sites N] [--pushes P]
+ *
+ * The consoles at 63 halls. A server process, N synthetic halls with real media (the load
+ * benchmark's generator: ICE, DTLS, SRTP, VP8 simulcast + Opus) and three real Chromium pages at
+ * 1920×1080: the chair's panel, the operator's table and the wall. P state pushes, each changing
+ * one hall (a hall requests the floor, the chair rejects it), are timed in every page from the
+ * push's arrival to the frame after the page patched itself (client/src/lib/store.ts, PaintProbe).
+ * Also: the bundle size of each page (minified, and gzip), and screenshots of the three pages
+ * with the halls in a conference (docs/images/, used by the README).
+ * Writes bench/results/consoles.json.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import type { Browser, Page } from 'playwright-core';
+import { loadRoster } from '../server/src/app';
+import { launchBrowser, openPage, pageCommand } from '../tests/helpers/browser';
+import { type ServerProcess, processToken, startServerProcess } from '../tests/helpers/serverProcess';
+import { waitFor } from '../tests/helpers/waitFor';
+import type { GeneratorReport } from './loadgen/generator';
+import { Generator, lowerPriority } from './load';
+import { machine } from './machine';
+import { median, percentile, round } from './stats';
+
+const ROOT = path.join(__dirname, '..', '..');
+const HD = { width: 1920, height: 1080 };
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} needs a positive whole number`);
+  return v;
+}
+
+type Hoinghi = {
+  hoinghi: {
+    client: { state: string };
+    store: {
+      probe: { samples: number[] };
+      state?: { queue: { id: string; siteCode: string }[] };
+      status(code: string): string;
+    };
+  };
+};
+
+const samples = (page: Page) =>
+  page.evaluate(() => (window as unknown as Hoinghi).hoinghi.store?.probe.samples.slice() ?? []);
+
+/** Bytes of each console's script, minified as served and gzip-compressed. */
+function bundles(): Record<string, { bytes: number; gzip_bytes: number }> {
+  const dir = path.join(ROOT, 'dist', 'client');
+  const out: Record<string, { bytes: number; gzip_bytes: number }> = {};
+  for (const name of ['chair', 'operator', 'wall', 'site', 'index']) {
+    const buf = fs.readFileSync(path.join(dir, `${name}.js`));
+    out[name] = { bytes: buf.length, gzip_bytes: zlib.gzipSync(buf, { level: 9 }).length };
+  }
+  const css = fs.readFileSync(path.join(dir, 'styles.css'));
+  out['styles.css'] = { bytes: css.length, gzip_bytes: zlib.gzipSync(css, { level: 9 }).length };
+  return out;
+}
+
+export async function benchConsoles(): Promise<Record<string, unknown>> {
+  const nSites = arg('sites', 60);
+  const pushes = arg('pushes', 60);
+  const halls = loadRoster('vn-2021').sites.filter((s) => s.kind !== 'central');
+  if (nSites > halls.length) throw new Error(`the roster has ${halls.length} halls`);
+  // Spread over the roster, so that the halls not connected are scattered as on a real morning.
+  const step = halls.length / nSites;
+  const joining = Array.from({ length: nSites }, (_, i) => halls[Math.floor(i * step)] as (typeof halls)[0]);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoinghi-bench-consoles-'));
+  let server: ServerProcess | undefined;
+  let browser: Browser | undefined;
+  const generator = new Generator();
+  try {
+    server = await startServerProcess(dir, { HOINGHI_WORKERS: '0' });
+    const url = server.url;
+    browser = await launchBrowser();
+    const chair = (await openPage(browser, `${url}/chair?q=low#t=${processToken('chair')}`, HD)).page;
+    const operator = (await openPage(browser, `${url}/operator#t=${processToken('operator')}`, HD)).page;
+    const wall = (await openPage(browser, `${url}/wall#t=${processToken('wall')}`, HD)).page;
+    const pages = { chair, operator, wall };
+    for (const page of Object.values(pages))
+      await waitFor('a console to join', () =>
+        page
+          .evaluate(() => (window as unknown as Hoinghi).hoinghi?.client.state === 'connected')
+          .catch(() => false),
+      );
+    await pageCommand(chair, 'conference:open');
+    await pageCommand(chair, 'conference:start');
+
+    // The halls, below the pages' priority: what is timed is the pages.
+    if (generator.child.pid) lowerPriority(generator.child.pid, 10);
+    const added = await generator.ask<Extract<GeneratorReport, { type: 'added' }>>({
+      type: 'add',
+      url,
+      sites: joining.map((s) => ({ code: s.code, token: processToken(s.code) })),
+    });
+    if (added.failed.length) throw new Error(`halls failed to join: ${JSON.stringify(added.failed)}`);
+    await waitFor(
+      'the chair to see every hall ready',
+      () =>
+        chair.evaluate(
+          (codes) => codes.every((c) => (window as unknown as Hoinghi).hoinghi.store.status(c) === 'ready'),
+          joining.map((s) => s.code),
+        ),
+      { timeoutMs: 120_000 },
+    );
+
+    // P pushes, each changing one hall: a request (the hall's), then the chair's refusal.
+    const before = Object.fromEntries(
+      await Promise.all(Object.entries(pages).map(async ([k, p]) => [k, (await samples(p)).length] as const)),
+    );
+    let sent = 0;
+    const settled = async () =>
+      waitFor('every page to paint the push', async () => {
+        for (const [k, p] of Object.entries(pages))
+          if ((await samples(p)).length < (before[k] ?? 0) + sent) return false;
+        return true;
+      });
+    for (let i = 0; sent < pushes; i += 1) {
+      const hall = joining[i % joining.length] as (typeof joining)[0];
+      const r = await generator.ask<Extract<GeneratorReport, { type: 'requested' }>>({
+        type: 'request',
+        code: hall.code,
+        title: `Tham luận ${i + 1}`,
+      });
+      if (!r.ok) throw new Error(`request refused: ${r.error ?? ''}`);
+      sent += 1;
+      await settled();
+      const id = await chair.evaluate(
+        (code) =>
+          (window as unknown as Hoinghi).hoinghi.store.state?.queue.find((q) => q.siteCode === code)?.id,
+        hall.code,
+      );
+      if (!id) throw new Error(`the request of ${hall.code} is not in the chair's queue`);
+      await pageCommand(chair, 'floor:reject', { requestId: id });
+      sent += 1;
+      await settled();
+    }
+    const paint: Record<string, unknown> = {};
+    for (const [k, p] of Object.entries(pages)) {
+      const s = (await samples(p)).slice(before[k] ?? 0);
+      paint[k] = {
+        n: s.length,
+        p50_ms: round(median(s)),
+        p90_ms: round(percentile(s, 90)),
+        max_ms: round(Math.max(...s)),
+      };
+    }
+
+    // A conference in progress, for the screenshots: three halls waiting, one on air, roll call.
+    const ask = (i: number, title: string) =>
+      generator.ask({ type: 'request', code: (joining[i] as (typeof joining)[0]).code, title });
+    await ask(7, 'Báo cáo kết quả phòng, chống dịch');
+    await ask(20, 'Tham luận: chuyển đổi số');
+    await ask(33, 'Kiến nghị về vắc-xin');
+    await ask(41, 'Ý kiến về nguồn lực y tế');
+    await pageCommand(chair, 'floor:next');
+    for (const [i, s] of joining.entries())
+      if (i % 9 !== 4) await pageCommand(operator, 'rollcall:mark', { siteCode: s.code, status: 'present' });
+    for (const s of halls.filter((h) => !joining.includes(h)))
+      await pageCommand(operator, 'rollcall:mark', { siteCode: s.code, status: 'absent' });
+    await waitFor(
+      'the wall to show every connected hall live',
+      () =>
+        wall.evaluate(
+          (n) => document.querySelectorAll('#mosaic [data-signal="live"]').length >= n,
+          joining.length + 1,
+        ),
+      { timeoutMs: 60_000 },
+    );
+    await waitFor(
+      "the chair's panel to show the hall on air and those waiting",
+      () =>
+        chair.evaluate(() =>
+          Array.from(document.querySelectorAll<HTMLVideoElement>('#onair-video, #queue video')).every(
+            (v) => v.videoWidth > 0,
+          ),
+        ),
+      { timeoutMs: 60_000 },
+    );
+    const images = path.join(ROOT, 'docs', 'images');
+    fs.mkdirSync(images, { recursive: true });
+    await chair.screenshot({ path: path.join(images, 'chair-63.png') });
+    await wall.screenshot({ path: path.join(images, 'wall-63.png') });
+    await operator.screenshot({ path: path.join(images, 'operator-63.png') });
+    await chair.setViewportSize({ width: 1366, height: 768 });
+    await chair.screenshot({ path: path.join(images, 'chair-63-1366.png') });
+
+    return {
+      when: new Date().toISOString(),
+      machine: machine(),
+      halls_connected: nSites,
+      halls_in_roster: halls.length,
+      pushes,
+      push_to_paint: paint,
+      bundles: bundles(),
+      note: 'Each push changes one hall (a floor request, then its refusal). Timed in the page from the push to the frame after the patch. The halls (real media) and the server ran on the same 2 cores; the halls at nice 10.',
+    };
+  } finally {
+    generator.stop();
+    await browser?.close();
+    await server?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

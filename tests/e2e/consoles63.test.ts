@@ -1,0 +1,293 @@
+/**
+ * The consoles with the whole roster: 63 halls in the state, 60 of them joined through the
+ * protocol with their own credentials (a third publishing a microphone), three not connected.
+ * The chair's panel shows every hall's name and state without scrolling at 1920×1080 and
+ * legibly at 1366×768; a push that changes one hall changes only that hall's elements in the
+ * chair's grid, the operator's table and the wall (mutations counted); the search finds
+ * "Bà Rịa - Vũng Tàu" from "ba ria"; the operator filters and sorts; the wall is an 8×8 mosaic
+ * of 64 named tiles that says which halls have no picture, and its kiosk mode survives a reload.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { type Participant, participant } from '../helpers/conferenceClient';
+import { launchBrowser, openPage, pageCommand, screenshot } from '../helpers/browser';
+import { type TestServer, startTestServer } from '../helpers/testServer';
+import { waitFor } from '../helpers/waitFor';
+
+jest.setTimeout(180_000);
+
+const HD = { width: 1920, height: 1080 };
+let server: TestServer;
+let browser: Browser;
+let chair: Page;
+let operator: Page;
+let wall: Page;
+let halls: { code: string; name: string }[];
+const joined = new Map<string, Participant>();
+let offline: string[];
+
+/** Hall codes and their states as a page's store sees them. */
+const statuses = (page: Page) =>
+  page.evaluate(() => {
+    const w = window as unknown as {
+      hoinghi: { store: { halls: { code: string }[]; status(c: string): string } };
+    };
+    return Object.fromEntries(w.hoinghi.store.halls.map((h) => [h.code, w.hoinghi.store.status(h.code)]));
+  });
+
+async function everyPageSees(check: (s: Record<string, string>) => boolean): Promise<void> {
+  for (const page of [chair, operator, wall])
+    await waitFor('every console to see the halls', async () => {
+      const s = await statuses(page).catch(() => null);
+      return s && Object.keys(s).length === halls.length && check(s) ? true : undefined;
+    });
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  browser = await launchBrowser();
+  chair = (await openPage(browser, `${server.url}/chair?q=low#t=${server.token('chair')}`, HD)).page;
+  operator = (await openPage(browser, `${server.url}/operator#t=${server.token('operator')}`, HD)).page;
+  wall = (await openPage(browser, `${server.url}/wall?kiosk=1#t=${server.token('wall')}`, HD)).page;
+  await waitFor('the chair to join', () =>
+    chair.evaluate(() =>
+      Boolean((window as unknown as { hoinghi: { store: { joined?: unknown } } }).hoinghi.store.joined),
+    ),
+  );
+  halls = await chair.evaluate(() =>
+    (
+      window as unknown as { hoinghi: { store: { halls: { code: string; name: string }[] } } }
+    ).hoinghi.store.halls.map((h) => ({ code: h.code, name: h.name })),
+  );
+  expect(halls).toHaveLength(63);
+  offline = [halls[10], halls[31], halls[62]].map((h) => (h as { code: string }).code);
+  const joining = halls.filter((h) => !offline.includes(h.code));
+  for (let i = 0; i < joining.length; i += 10)
+    await Promise.all(
+      joining.slice(i, i + 10).map(async (h, j) => {
+        const p = await participant(server, h.code);
+        if ((i + j) % 3 === 0) await p.publishMic();
+        joined.set(h.code, p);
+      }),
+    );
+  await pageCommand(chair, 'conference:open');
+  await pageCommand(chair, 'conference:start');
+  await everyPageSees((s) => Object.values(s).filter((x) => x === 'offline').length === 3);
+});
+
+afterAll(async () => {
+  for (const p of joined.values()) p.close();
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Starts counting DOM mutations under a selector; `take` returns the site code of each mutated node. */
+async function watchMutations(page: Page, selector: string): Promise<void> {
+  await page.evaluate((sel) => {
+    const w = window as unknown as { mutated: string[]; observer?: MutationObserver };
+    w.observer?.disconnect();
+    w.mutated = [];
+    w.observer = new MutationObserver((records) => {
+      for (const r of records) {
+        const node = r.target instanceof Element ? r.target : r.target.parentElement;
+        w.mutated.push(node?.closest<HTMLElement>('[data-site]')?.dataset.site ?? '(outside any hall)');
+      }
+    });
+    w.observer.observe(document.querySelector(sel) as Node, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      characterData: true,
+    });
+  }, selector);
+}
+const mutated = (page: Page) =>
+  page.evaluate(() => {
+    const w = window as unknown as { mutated: string[]; observer?: MutationObserver };
+    w.observer?.takeRecords();
+    return [...w.mutated];
+  });
+
+describe('the chair sees every hall at a glance', () => {
+  for (const size of [HD, { width: 1366, height: 768 }]) {
+    it(`every hall's name and state in view without scrolling at ${size.width}×${size.height}`, async () => {
+      await chair.setViewportSize(size);
+      // The grid takes its columns from its box after a resize: wait until it has.
+      await waitFor('the grid to fit the new size', () =>
+        chair.evaluate(() => {
+          const grid = document.getElementById('sites') as HTMLElement;
+          return (
+            grid.scrollHeight <= grid.clientHeight + 1 && grid.getBoundingClientRect().bottom <= innerHeight
+          );
+        }),
+      );
+      const result = await chair.evaluate(() => {
+        const grid = document.getElementById('sites') as HTMLElement;
+        return {
+          pageScrolls: document.scrollingElement!.scrollHeight > innerHeight + 1,
+          gridScrolls: grid.scrollHeight > grid.clientHeight + 1,
+          tiles: Array.from(grid.querySelectorAll<HTMLElement>('li.hall')).map((li) => {
+            const box = li.getBoundingClientRect();
+            const name = li.querySelector('.hall-name') as HTMLElement;
+            const state = li.querySelector('.hall-state') as HTMLElement;
+            const nb = name.getBoundingClientRect();
+            const sb = state.getBoundingClientRect();
+            return {
+              code: li.dataset.site,
+              inView: box.top >= 0 && box.left >= 0 && box.bottom <= innerHeight && box.right <= innerWidth,
+              nameWhole: name.scrollHeight <= name.clientHeight + 1,
+              stateWhole: state.scrollWidth <= state.clientWidth + 1,
+              apart: nb.bottom <= sb.top + 0.5 && sb.bottom <= box.bottom + 0.5,
+              fontPx: parseFloat(getComputedStyle(name).fontSize),
+              name: name.textContent,
+              state: state.textContent,
+              status: li.dataset.status,
+            };
+          }),
+        };
+      });
+      expect(result.pageScrolls).toBe(false);
+      expect(result.gridScrolls).toBe(false);
+      expect(result.tiles.map((t) => t.name)).toEqual(halls.map((h) => h.name));
+      for (const tile of result.tiles) {
+        expect({ ...tile, fontPx: tile.fontPx >= 10 }).toMatchObject({
+          inView: true,
+          nameWhole: true,
+          stateWhole: true,
+          apart: true,
+          fontPx: true,
+        });
+        expect(tile.state).toBe(offline.includes(tile.code as string) ? 'Chưa kết nối' : 'Đã kết nối');
+      }
+      await screenshot(chair, `consoles63-chair-${size.width}`);
+    });
+  }
+
+  it('the search finds "Bà Rịa - Vũng Tàu" from "ba ria", with or without diacritics', async () => {
+    await chair.setViewportSize(HD);
+    for (const query of ['ba ria', 'BÀ RỊA', 'vung tau']) {
+      await chair.fill('#hall-search', query);
+      const found = await chair.$$eval('#sites li[data-match="true"]', (els) =>
+        els.map((e) => e.querySelector('.hall-name')?.textContent),
+      );
+      expect(found).toEqual(['Bà Rịa - Vũng Tàu']);
+      expect(await chair.locator('#sites li[data-match="false"]').count()).toBe(62);
+    }
+    await chair.fill('#hall-search', 'dak');
+    const dak = await chair.$$eval('#sites li[data-match="true"] .hall-name', (els) =>
+      els.map((e) => e.textContent),
+    );
+    expect(dak.sort()).toEqual(['Đắk Lắk', 'Đắk Nông']);
+    await chair.fill('#hall-search', '');
+    expect(await chair.locator('#sites li[data-match]').count()).toBe(0);
+  });
+});
+
+describe('a push changes only the elements of the hall it is about', () => {
+  it('a hall requests the floor: only its tile, row and nothing on the wall change', async () => {
+    const hall = halls[20] as { code: string };
+    await watchMutations(chair, '#sites');
+    await watchMutations(operator, '#rows');
+    await watchMutations(wall, '#mosaic');
+    await (joined.get(hall.code) as Participant).must('floor:request', { title: 'Tham luận' });
+    await everyPageSees((s) => s[hall.code] === 'requesting');
+    const onChair = await mutated(chair);
+    const onOperator = await mutated(operator);
+    expect(onChair.length).toBeGreaterThan(0);
+    expect(new Set(onChair)).toEqual(new Set([hall.code]));
+    expect(onOperator.length).toBeGreaterThan(0);
+    expect(new Set(onOperator)).toEqual(new Set([hall.code]));
+    // Its picture is not live on the wall (no camera): nothing there says "requesting".
+    expect(await mutated(wall)).toEqual([]);
+  });
+
+  it('a hall leaves: only its tile, row and wall tile change', async () => {
+    const hall = halls[40] as { code: string };
+    await watchMutations(chair, '#sites');
+    await watchMutations(operator, '#rows');
+    await watchMutations(wall, '#mosaic');
+    (joined.get(hall.code) as Participant).close();
+    joined.delete(hall.code);
+    await everyPageSees((s) => s[hall.code] === 'offline');
+    await waitFor('the wall tile to say so', () =>
+      wall.evaluate(
+        (code) =>
+          document.querySelector(`#mosaic [data-site="${code}"]`)?.getAttribute('data-signal') === 'offline',
+        hall.code,
+      ),
+    );
+    for (const page of [chair, operator, wall]) {
+      const m = await mutated(page);
+      expect(m.length).toBeGreaterThan(0);
+      expect(new Set(m)).toEqual(new Set([hall.code]));
+    }
+    offline.push(hall.code);
+  });
+});
+
+describe("the operator's table", () => {
+  it('shows every hall, counts and filters by state, sorts trouble first', async () => {
+    expect(await operator.locator('#rows tr').count()).toBe(63);
+    const count = (f: string) => operator.locator(`button[data-filter="${f}"] .count`).innerText();
+    await expect(count('all')).resolves.toBe('63');
+    await expect(count('offline')).resolves.toBe(String(offline.length));
+    await expect(count('nomic')).resolves.toBe(String(63 - offline.length - (await micCount())));
+    await operator.click('button[data-filter="offline"]');
+    const shown = await operator.$$eval('#rows tr:not([hidden])', (rows) =>
+      rows.map((r) => (r as HTMLElement).dataset.site),
+    );
+    expect(shown.sort()).toEqual([...offline].sort());
+    await operator.click('button[data-filter="all"]');
+    await operator.click('button[data-sort="status"]');
+    const order = await operator.$$eval('#rows tr', (rows) =>
+      rows.map((r) => (r as HTMLElement).dataset.status),
+    );
+    expect(order.slice(0, offline.length)).toEqual(offline.map(() => 'offline'));
+    // No emoji: the media cells are inline SVG and words.
+    const media = await operator.locator('#rows td.media').first().innerHTML();
+    expect(media).toContain('<svg');
+    expect(await operator.locator('#rows').innerText()).not.toMatch(/\p{Extended_Pictographic}/u);
+    await screenshot(operator, 'consoles63-operator');
+  });
+});
+
+async function micCount(): Promise<number> {
+  return operator.$$eval('#rows td.media[data-media="on"]', (cells) => cells.length);
+}
+
+describe('the wall', () => {
+  it('is an 8×8 mosaic of 64 named tiles in view, saying which halls have no picture', async () => {
+    const tiles = await wall.$$eval('#mosaic figure.wall-tile', (figs) =>
+      figs.map((f) => {
+        const b = f.getBoundingClientRect();
+        return {
+          site: (f as HTMLElement).dataset.site,
+          signal: (f as HTMLElement).dataset.signal,
+          name: f.querySelector('.tile-name')?.textContent ?? '',
+          placeholder: f.querySelector('.placeholder')?.textContent ?? '',
+          x: Math.round(b.left),
+          inView: b.top >= 0 && b.left >= 0 && b.bottom <= innerHeight + 0.5 && b.right <= innerWidth + 0.5,
+        };
+      }),
+    );
+    expect(tiles).toHaveLength(64);
+    expect(new Set(tiles.map((t) => t.x)).size).toBe(8);
+    expect(tiles.every((t) => t.inView && t.name.length > 0)).toBe(true);
+    expect(tiles.slice(1).map((t) => t.name)).toEqual(halls.map((h) => h.name));
+    for (const t of tiles.slice(1)) {
+      if (offline.includes(t.site as string))
+        expect([t.signal, t.placeholder]).toEqual(['offline', 'Chưa kết nối']);
+      else expect([t.signal, t.placeholder]).toEqual(['nocamera', 'Không có camera']);
+    }
+    expect(await wall.evaluate(() => document.scrollingElement!.scrollHeight <= innerHeight)).toBe(true);
+    await screenshot(wall, 'consoles63-wall');
+  });
+
+  it('keeps kiosk mode across a reload', async () => {
+    await expect(wall.getAttribute('body', 'data-kiosk')).resolves.toBe('true');
+    await wall.goto(`${server.url}/wall#t=${server.token('wall')}`);
+    await wall.waitForSelector('#mosaic figure.wall-tile');
+    await expect(wall.getAttribute('body', 'data-kiosk')).resolves.toBe('true');
+    await wall.keyboard.press('k');
+    await expect(wall.getAttribute('body', 'data-kiosk')).resolves.toBe('false');
+  });
+});
