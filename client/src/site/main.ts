@@ -8,8 +8,10 @@
 import type { ConferenceState } from '../../../protocol/conference';
 import { mark, videoConstraints } from '../lib/ConferenceClient';
 import { countdown } from '../lib/countdown';
+import { setHidden, setText } from '../lib/dom';
 import { MediaView, firstPicture, programmeTiles, renderTiles } from '../lib/mediaView';
-import { bootConsole, qualityFromLocation, showError, t } from '../lib/ui';
+import { ConsoleStore } from '../lib/store';
+import { bootConsole, qualityFromLocation, runCommand, t } from '../lib/ui';
 
 mark('script');
 const auto = new URLSearchParams(window.location.search).get('auto') === '1';
@@ -28,16 +30,20 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const programme = $('programme');
 const waiting = $('waiting');
 const view = new MediaView(client, $('audio-sink'));
+const store = new ConsoleStore(client);
+(window as unknown as { hoinghi: { store: ConsoleStore } }).hoinghi.store = store;
 let mySite = '';
 
-client.on('joined', (info) => {
-  mySite = info.site.code;
-  $('site-name').textContent = info.site.name;
-  $('conference-title').textContent = info.conference.title;
-  document.title = `${info.site.name} — ${t('app.name')}`;
+store.subscribe((changes) => {
+  const info = store.joined;
+  if (changes.roster && info) {
+    mySite = info.site.code;
+    $('site-name').textContent = info.site.name;
+    $('conference-title').textContent = info.conference.title;
+    document.title = `${info.site.name} — ${t('app.name')}`;
+  }
   render();
 });
-client.on('conference', () => render());
 view.onChange(() => render());
 
 client.on('local:stream', (stream) => {
@@ -54,29 +60,19 @@ client.on('local:stream', (stream) => {
 $<HTMLFormElement>('request-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const input = $<HTMLInputElement>('request-title');
-  void run(
-    () => client.command('floor:request', { title: input.value }),
-    () => (input.value = ''),
-  );
+  void runCommand(client, 'floor:request', { title: input.value }).then((ok) => {
+    if (ok) input.value = '';
+  });
 });
 
 $('withdraw-button').addEventListener('click', () => {
   const mine = client.conference?.queue.find((r) => r.siteCode === mySite);
-  if (mine) void run(() => client.command('floor:withdraw', { requestId: mine.id }));
+  if (mine) void runCommand(client, 'floor:withdraw', { requestId: mine.id });
 });
 
-async function run(action: () => Promise<void>, after?: () => void): Promise<void> {
-  try {
-    await action();
-    after?.();
-  } catch (e) {
-    showError(e);
-  }
-}
-
 function render(): void {
-  const state = client.conference;
-  if (!state) return;
+  const state = store.state;
+  if (!state || !store.joined) return;
   $('phase').textContent = t(`phase.${state.phase}`);
   document.body.dataset.phase = state.phase;
   programme.dataset.layout = state.layout;
@@ -98,9 +94,8 @@ function renderFloor(state: ConferenceState): void {
   $('queued').hidden = position < 0;
   if (position >= 0) $('queue-position').textContent = t('site.queuePosition', { position: position + 1 });
   const speakerNow = $('speaker-now');
-  const siteName = on ? (state.sites.find((s) => s.code === on.siteCode)?.name ?? on.siteCode) : '';
-  speakerNow.hidden = !on || mine;
-  speakerNow.textContent = on ? t('site.speakerNow', { site: siteName }) : '';
+  setHidden(speakerNow, !on || mine);
+  setText(speakerNow, on ? t('site.speakerNow', { site: store.siteName(on.siteCode) }) : '');
   tickCountdown();
 }
 
