@@ -38,7 +38,7 @@ type Hoinghi = {
   hoinghi: {
     client: { state: string };
     store: {
-      probe: { samples: number[] };
+      probe: { samples: number[]; patch: number[] };
       state?: { queue: { id: string; siteCode: string }[] };
       status(code: string): string;
     };
@@ -47,6 +47,45 @@ type Hoinghi = {
 
 const samples = (page: Page) =>
   page.evaluate(() => (window as unknown as Hoinghi).hoinghi.store?.probe.samples.slice() ?? []);
+const patches = (page: Page) =>
+  page.evaluate(() => (window as unknown as Hoinghi).hoinghi.store?.probe.patch.slice() ?? []);
+
+/**
+ * Times `pushes` pushes made by `push(i)` (each resolves once the server accepted it): in each
+ * page, push → paint and the views' script time, p50/p90/max.
+ */
+async function timePushes(
+  pages: Record<string, Page>,
+  pushes: number,
+  push: (i: number) => Promise<void>,
+): Promise<Record<string, unknown>> {
+  const before = Object.fromEntries(
+    await Promise.all(Object.entries(pages).map(async ([k, p]) => [k, (await samples(p)).length] as const)),
+  );
+  for (let i = 0; i < pushes; i += 1) {
+    await push(i);
+    // The next push once every page has painted this one (no overlap between two measurements).
+    await waitFor('every page to paint the push', async () => {
+      for (const [k, p] of Object.entries(pages))
+        if ((await samples(p)).length < (before[k] ?? 0) + i + 1) return false;
+      return true;
+    });
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, p] of Object.entries(pages)) {
+    const s = (await samples(p)).slice(before[k] ?? 0);
+    const js = (await patches(p)).slice(before[k] ?? 0);
+    out[k] = {
+      n: s.length,
+      p50_ms: round(median(s)),
+      p90_ms: round(percentile(s, 90)),
+      max_ms: round(Math.max(...s)),
+      patch_p50_ms: round(median(js), 2),
+      patch_p90_ms: round(percentile(js, 90), 2),
+    };
+  }
+  return out;
+}
 
 /** Bytes of each console's script, minified as served and gzip-compressed. */
 function bundles(): Record<string, { bytes: number; gzip_bytes: number }> {
@@ -110,46 +149,28 @@ export async function benchConsoles(): Promise<Record<string, unknown>> {
     );
 
     // P pushes, each changing one hall: a request (the hall's), then the chair's refusal.
-    const before = Object.fromEntries(
-      await Promise.all(Object.entries(pages).map(async ([k, p]) => [k, (await samples(p)).length] as const)),
-    );
-    let sent = 0;
-    const settled = async () =>
-      waitFor('every page to paint the push', async () => {
-        for (const [k, p] of Object.entries(pages))
-          if ((await samples(p)).length < (before[k] ?? 0) + sent) return false;
-        return true;
-      });
-    for (let i = 0; sent < pushes; i += 1) {
-      const hall = joining[i % joining.length] as (typeof joining)[0];
-      const r = await generator.ask<Extract<GeneratorReport, { type: 'requested' }>>({
-        type: 'request',
-        code: hall.code,
-        title: `Tham luận ${i + 1}`,
-      });
-      if (!r.ok) throw new Error(`request refused: ${r.error ?? ''}`);
-      sent += 1;
-      await settled();
-      const id = await chair.evaluate(
-        (code) =>
-          (window as unknown as Hoinghi).hoinghi.store.state?.queue.find((q) => q.siteCode === code)?.id,
-        hall.code,
+    let pending = '';
+    const underLoad = await timePushes(pages, pushes, async (i) => {
+      const hall = joining[Math.floor(i / 2) % joining.length] as (typeof joining)[0];
+      if (i % 2 === 0) {
+        const r = await generator.ask<Extract<GeneratorReport, { type: 'requested' }>>({
+          type: 'request',
+          code: hall.code,
+          title: `Tham luận ${i + 1}`,
+        });
+        if (!r.ok) throw new Error(`request refused: ${r.error ?? ''}`);
+        pending = hall.code;
+        return;
+      }
+      const id = await waitFor("the request in the chair's queue", () =>
+        chair.evaluate(
+          (code) =>
+            (window as unknown as Hoinghi).hoinghi.store.state?.queue.find((q) => q.siteCode === code)?.id,
+          pending,
+        ),
       );
-      if (!id) throw new Error(`the request of ${hall.code} is not in the chair's queue`);
       await pageCommand(chair, 'floor:reject', { requestId: id });
-      sent += 1;
-      await settled();
-    }
-    const paint: Record<string, unknown> = {};
-    for (const [k, p] of Object.entries(pages)) {
-      const s = (await samples(p)).slice(before[k] ?? 0);
-      paint[k] = {
-        n: s.length,
-        p50_ms: round(median(s)),
-        p90_ms: round(percentile(s, 90)),
-        max_ms: round(Math.max(...s)),
-      };
-    }
+    });
 
     // A conference in progress, for the screenshots: three halls waiting, one on air, roll call.
     const ask = (i: number, title: string) =>
@@ -190,13 +211,31 @@ export async function benchConsoles(): Promise<Record<string, unknown>> {
     await chair.setViewportSize({ width: 1366, height: 768 });
     await chair.screenshot({ path: path.join(images, 'chair-63-1366.png') });
 
+    // The same pages with the halls gone (nothing decoding, the machine quiet): the roll call
+    // of one hall after another, marked by the operator.
+    await pageCommand(chair, 'floor:revoke');
+    await generator.ask({ type: 'leave' });
+    await waitFor('the chair to see every hall gone', () =>
+      chair.evaluate(
+        (codes) => codes.every((c) => (window as unknown as Hoinghi).hoinghi.store.status(c) === 'offline'),
+        joining.map((s) => s.code),
+      ),
+    );
+    await chair.setViewportSize(HD);
+    const quiet = await timePushes(pages, pushes, (i) =>
+      pageCommand(operator, 'rollcall:mark', {
+        siteCode: (halls[i % halls.length] as (typeof halls)[0]).code,
+        status: i % 2 === 0 ? 'absent' : 'present',
+      }),
+    );
+
     return {
       when: new Date().toISOString(),
       machine: machine(),
       halls_connected: nSites,
       halls_in_roster: halls.length,
       pushes,
-      push_to_paint: paint,
+      push_to_paint: { under_load: underLoad, quiet },
       bundles: bundles(),
       note: 'Each push changes one hall (a floor request, then its refusal). Timed in the page from the push to the frame after the patch. The halls (real media) and the server ran on the same 2 cores; the halls at nice 10.',
     };

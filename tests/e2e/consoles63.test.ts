@@ -50,7 +50,8 @@ beforeAll(async () => {
   wall = (await openPage(browser, `${server.url}/wall?kiosk=1#t=${server.token('wall')}`, HD)).page;
   await waitFor('the chair to join', () =>
     chair.evaluate(() =>
-      Boolean((window as unknown as { hoinghi: { store: { joined?: unknown } } }).hoinghi.store.joined),
+      // Before its script has run the page has no controller yet: not joined.
+      Boolean((window as unknown as { hoinghi?: { store?: { joined?: unknown } } }).hoinghi?.store?.joined),
     ),
   );
   halls = await chair.evaluate(() =>

@@ -146,17 +146,25 @@ function renderHalls(): void {
   counts.render(COUNTED);
   const connected = store.halls.filter((h) => store.status(h.code) !== 'offline').length;
   setText($('summary'), t('chair.connected', { count: connected, total: store.halls.length }));
-  // Columns for the panel's shape, so that every hall fits without scrolling.
+}
+
+/**
+ * Columns for the panel's shape, so that every hall fits without scrolling. Only when the panel
+ * is resized (or the roster changes): reading its size in every render would force a layout.
+ */
+function fitGrid(width: number, height: number): void {
   const box = $('sites');
   const n = Math.max(1, store.halls.length);
-  const ratio = box.clientWidth / Math.max(1, box.clientHeight);
   // Tiles about 1.4 times as wide as tall read best (two lines of name and one of state).
-  const cols = Math.max(3, Math.min(n, Math.round(Math.sqrt((n * ratio) / 1.4))));
+  const cols = Math.max(3, Math.min(n, Math.round(Math.sqrt((n * (width / Math.max(1, height))) / 1.4))));
   setVar(box, '--cols', String(cols));
   setVar(box, '--rows', String(Math.ceil(n / cols)));
 }
-new ResizeObserver(() => {
-  if (store.joined) renderHalls();
+let gridSize = { width: 16, height: 9 };
+new ResizeObserver(([entry]) => {
+  if (!entry) return;
+  gridSize = { width: entry.contentRect.width, height: entry.contentRect.height };
+  fitGrid(gridSize.width, gridSize.height);
 }).observe($('sites'));
 
 function applySearch(): void {
@@ -348,7 +356,10 @@ store.subscribe((changes) => {
   setHidden($('phase-button'), !next);
   if (next) setText($('phase-button'), t(next.label));
   renderHalls();
-  if (changes.roster) applySearch();
+  if (changes.roster) {
+    fitGrid(gridSize.width, gridSize.height);
+    applySearch();
+  }
   renderFloor(state);
   renderAgenda(state);
   renderPresentation(state);

@@ -22,6 +22,8 @@ type Listener = (changes: Changes) => void;
 export interface PaintProbe {
   /** ms from a push's arrival to the frame after the page patched itself. */
   samples: number[];
+  /** ms the views took to patch the page for each of those pushes (script only, before layout). */
+  patch: number[];
 }
 
 export class ConsoleStore {
@@ -32,7 +34,7 @@ export class ConsoleStore {
   readonly #listeners: Listener[] = [];
   #pending: Changes | null = null;
   #pushAt: number | null = null;
-  readonly probe: PaintProbe = { samples: [] };
+  readonly probe: PaintProbe = { samples: [], patch: [] };
 
   constructor(readonly client: ConferenceClient) {
     client.on('joined', (info) => {
@@ -108,14 +110,12 @@ export class ConsoleStore {
     this.#pending = null;
     this.#pushAt = null;
     if (!changes || !this.#join || !this.state) return;
+    const start = performance.now();
     for (const fn of this.#listeners) fn(changes);
+    if (at === null || this.probe.samples.length >= 10_000) return;
+    this.probe.patch.push(performance.now() - start);
     // The frame after the patch: a rAF callback runs before that frame's paint, the task it
     // queues runs after it.
-    if (at !== null)
-      requestAnimationFrame(() =>
-        setTimeout(() => {
-          if (this.probe.samples.length < 10_000) this.probe.samples.push(performance.now() - at);
-        }, 0),
-      );
+    requestAnimationFrame(() => setTimeout(() => this.probe.samples.push(performance.now() - at), 0));
   }
 }
