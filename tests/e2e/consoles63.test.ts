@@ -24,6 +24,7 @@ let wall: Page;
 let halls: { code: string; name: string }[];
 const joined = new Map<string, Participant>();
 let offline: string[];
+let waiting: string;
 
 /** Hall codes and their states as a page's store sees them. */
 const statuses = (page: Page) =>
@@ -72,7 +73,12 @@ beforeAll(async () => {
     );
   await pageCommand(chair, 'conference:open');
   await pageCommand(chair, 'conference:start');
-  await everyPageSees((s) => Object.values(s).filter((x) => x === 'offline').length === 3);
+  // One hall waiting for the floor: the longest state words ("Đăng ký phát biểu") are on screen.
+  waiting = (halls[5] as { code: string }).code;
+  await (joined.get(waiting) as Participant).must('floor:request', { title: 'Báo cáo' });
+  await everyPageSees(
+    (s) => Object.values(s).filter((x) => x === 'offline').length === 3 && s[waiting] === 'requesting',
+  );
 });
 
 afterAll(async () => {
@@ -136,7 +142,8 @@ describe('the chair sees every hall at a glance', () => {
               code: li.dataset.site,
               inView: box.top >= 0 && box.left >= 0 && box.bottom <= innerHeight && box.right <= innerWidth,
               nameWhole: name.scrollHeight <= name.clientHeight + 1,
-              stateWhole: state.scrollWidth <= state.clientWidth + 1,
+              stateWhole:
+                state.scrollWidth <= state.clientWidth + 1 && state.scrollHeight <= state.clientHeight + 1,
               apart: nb.bottom <= sb.top + 0.5 && sb.bottom <= box.bottom + 0.5,
               fontPx: parseFloat(getComputedStyle(name).fontSize),
               name: name.textContent,
@@ -157,7 +164,13 @@ describe('the chair sees every hall at a glance', () => {
           apart: true,
           fontPx: true,
         });
-        expect(tile.state).toBe(offline.includes(tile.code as string) ? 'Chưa kết nối' : 'Đã kết nối');
+        expect(tile.state).toBe(
+          offline.includes(tile.code as string)
+            ? 'Chưa kết nối'
+            : tile.code === waiting
+              ? 'Đăng ký phát biểu'
+              : 'Đã kết nối',
+        );
       }
       await screenshot(chair, `consoles63-chair-${size.width}`);
     });

@@ -73,6 +73,8 @@ interface TileRow {
   frames: number;
   still: number;
   track: MediaStreamTrack | undefined;
+  /** What the tile shows now (its role changes as the floor moves). */
+  item: TileItem;
 }
 
 const tiles = new KeyedList<TileItem, TileRow>(
@@ -89,11 +91,29 @@ const tiles = new KeyedList<TileItem, TileRow>(
       { class: 'wall-tile', 'data-key': item.key, 'data-site': item.code },
       video,
       placeholder,
-      el('figcaption', {}, name, badge),
+      badge,
+      el('figcaption', {}, name),
     );
-    return { el: fig, video, name, badge, placeholder, frames: 0, still: 0, track: undefined };
+    const row: TileRow = {
+      el: fig,
+      video,
+      name,
+      badge,
+      placeholder,
+      frames: 0,
+      still: 0,
+      track: undefined,
+      item,
+    };
+    // The first picture: live at once, not at the next check.
+    video.addEventListener('loadeddata', () => {
+      row.frames = Math.max(1, video.getVideoPlaybackQuality().totalVideoFrames);
+      setSignal(row, row.item);
+    });
+    return row;
   },
   (row, item) => {
+    row.item = item;
     setText(row.name, item.label);
     setAttr(row.el, 'data-role', item.role);
     setText(
@@ -105,6 +125,10 @@ const tiles = new KeyedList<TileItem, TileRow>(
       row.track = track;
       row.still = 0;
       row.frames = 0;
+      // Packets stopping or coming back (the track mutes, unmutes): say so now, not at the next check.
+      const again = () => setSignal(row, row.item);
+      track?.addEventListener('mute', again);
+      track?.addEventListener('unmute', again);
     }
     showTrack(row.video, track);
     setSignal(row, item);
@@ -115,10 +139,10 @@ function signalOf(row: TileRow, item: TileItem): Signal {
   const p = item.role === 'chair' ? undefined : store.presence(item.code);
   if (item.role !== 'chair' && !p?.connected) return 'offline';
   if (item.role !== 'chair' && !p?.camera) return 'nocamera';
-  if (!row.track) return 'waiting';
-  // Two checks (4 s) without a new frame: the picture stopped.
+  if (!row.track || row.frames === 0) return 'waiting';
+  // Two checks (4 s) without a new frame, or no packets at all (muted): the picture stopped.
   if (row.track.muted || row.still >= 2) return 'lost';
-  return row.frames > 0 ? 'live' : 'waiting';
+  return 'live';
 }
 
 const SIGNAL_TEXT: Record<Exclude<Signal, 'live'>, string> = {
