@@ -154,6 +154,15 @@ export interface ServerToClientEvents {
    * camera: the client stops encoding the layers above, and starts them again when asked.
    */
   'producer:layers': (payload: { producerId: string; spatialLayer: number }) => void;
+  /**
+   * The server closed one of the client's own producers: its presentation, when the token moved
+   * to someone else. The client stops that capture and says why.
+   */
+  'producer:closed': (payload: {
+    producerId: string;
+    source: MediaSource;
+    reason: 'presentation-moved';
+  }) => void;
   'presence:changed': (payload: SitePresence) => void;
   'session:closed': (payload: { reason: CloseReason }) => void;
   /** The whole conference state after every change, with the server's clock for countdowns. */
@@ -208,6 +217,7 @@ export const SERVER_EVENTS: readonly ServerEventName[] = [
   'consumer:added',
   'consumer:closed',
   'producer:layers',
+  'producer:closed',
   'presence:changed',
   'session:closed',
   'conference:state',

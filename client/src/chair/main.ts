@@ -13,6 +13,7 @@ import { countdown } from '../lib/countdown';
 import { KeyedList, el, setAttr, setDisabled, setHidden, setText, setVar, showTrack } from '../lib/dom';
 import { MediaView } from '../lib/mediaView';
 import { STATUS_KEY, type SiteStatus, clock, nameMatches } from '../lib/roster';
+import { bindScreenShare } from '../lib/screenShare';
 import { ConsoleStore } from '../lib/store';
 import { bootConsole, qualityFromLocation, runCommand, t } from '../lib/ui';
 
@@ -332,6 +333,10 @@ function renderPresentation(state: ConferenceState): void {
         ? t('chair.role')
         : p.principal
     : null;
+  // What the halls see of it: the shared screen, when there is one.
+  const screen = p ? view.screen(p.kind === 'site' ? p.code : p.principal)?.track : undefined;
+  setHidden($('presentation-view'), !screen);
+  showTrack($<HTMLVideoElement>('presentation-video'), screen);
   setText(
     $('presentation-holder'),
     holder ? t('chair.presentationHolder', { holder }) : t('chair.presentationNone'),
@@ -368,7 +373,13 @@ store.subscribe((changes) => {
     .forEach((b) => setAttr(b, 'aria-pressed', String(b.dataset.layout === state.layout)));
 });
 view.onChange(() => {
-  if (store.state) renderFloor(store.state);
+  if (!store.state) return;
+  renderFloor(store.state);
+  renderPresentation(store.state);
+});
+bindScreenShare(client, store, () => {
+  const p = store.state?.presentation;
+  return p?.kind === 'person' && p.principal === store.joined?.principal;
 });
 
 client.start();

@@ -11,6 +11,12 @@ export {
   type RoomOptions as ClientOptions,
 } from './room/ConferenceRoom';
 export { RequestError, type StateDetail } from './signal/SignalClient';
-export type { InboundStat, OutboundLayer, OutboundStat, RemoteTrack } from './media/MediaEngine';
+export type {
+  InboundStat,
+  OutboundLayer,
+  OutboundStat,
+  RemoteTrack,
+  ScreenStopReason,
+} from './media/MediaEngine';
 export { type Quality, videoConstraints } from './media/quality';
 export { mark } from './mark';

@@ -10,6 +10,7 @@ import { mark, videoConstraints } from '../lib/ConferenceClient';
 import { countdown } from '../lib/countdown';
 import { setHidden, setText } from '../lib/dom';
 import { MediaView, firstPicture, programmeTiles, renderTiles } from '../lib/mediaView';
+import { bindScreenShare } from '../lib/screenShare';
 import { ConsoleStore } from '../lib/store';
 import { bootConsole, qualityFromLocation, runCommand, t } from '../lib/ui';
 
@@ -45,6 +46,10 @@ store.subscribe((changes) => {
   render();
 });
 view.onChange(() => render());
+bindScreenShare(client, store, () => {
+  const p = store.state?.presentation;
+  return p?.kind === 'site' && p.code === mySite;
+});
 
 client.on('local:stream', (stream) => {
   const self = $<HTMLVideoElement>('self');

@@ -78,6 +78,11 @@ export interface PeerInfo {
    * (or must start again) encoding the layers above. Advice only: nothing breaks if it does not.
    */
   onProducerLayers?: (producerId: string, spatialLayer: number) => void;
+  /**
+   * The server closed one of this peer's producers (its presentation, when the token moved to
+   * someone else): the client stops that capture and says why.
+   */
+  onProducerClosed?: (producerId: string, source: MediaSource, reason: 'presentation-moved') => void;
 }
 
 interface RouterSlot {
@@ -438,6 +443,7 @@ export class ConferenceMedia {
           this.#askLayers(sender, producer, SPATIAL[wantedLayer(state, watching, sender.party)]);
         if (source === 'screen' && !mayPublish(state, sender.party, 'screen')) {
           producer.close(); // the presentation moved to someone else
+          sender.onProducerClosed?.(producer.id, source, 'presentation-moved');
           continue;
         }
         for (const receiver of this.#peers.values()) {

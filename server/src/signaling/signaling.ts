@@ -376,6 +376,8 @@ function onConnection(
         onMediaLost: () => session.close('media-restart'),
         onProducerLayers: (producerId, spatialLayer) =>
           socket.emit('producer:layers', { producerId, spatialLayer }),
+        onProducerClosed: (producerId, source, reason) =>
+          socket.emit('producer:closed', { producerId, source, reason }),
       });
       recv = await media.createTransport(session.id, 'recv');
     } catch (e) {

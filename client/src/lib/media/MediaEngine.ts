@@ -16,8 +16,8 @@ import {
 } from '../../../../protocol/events';
 import { Emitter } from '../Emitter';
 import { mark } from '../mark';
-import type { SignalClient } from '../signal/SignalClient';
-import { QUALITY, type Quality, videoConstraints } from './quality';
+import { RequestError, type SignalClient } from '../signal/SignalClient';
+import { QUALITY, type Quality, SCREEN, videoConstraints } from './quality';
 
 export interface RemoteTrack {
   consumerId: string;
@@ -70,7 +70,15 @@ export interface MediaEvents {
   error: [error: WireError];
   /** A transport failed for good: only a new session (reconnecting) heals it. */
   failed: [];
+  /** This console's screen share started, or stopped (and why). */
+  screen: [sharing: boolean, reason?: ScreenStopReason];
 }
+
+/**
+ * Why a screen share stopped: its user stopped it (in the page or the browser's own bar), the
+ * server closed it because the presentation token moved, or the connection dropped.
+ */
+export type ScreenStopReason = 'stopped' | 'presentation-moved' | 'connection' | 'failed';
 
 export interface MediaOptions {
   /** Server address, for the router's capabilities; defaults to the page's origin. */
@@ -93,7 +101,9 @@ export class MediaEngine extends Emitter<MediaEvents> {
   readonly #signal: SignalClient;
   readonly #opts: MediaOptions;
   #device?: Device;
-  #sendTransport?: ms.Transport;
+  /** The session's send transport, made once when the first thing is published. */
+  #sendTransport?: Promise<ms.Transport>;
+  #screenTrack?: MediaStreamTrack;
   #recvTransport?: ms.Transport;
   readonly #consumers = new Map<string, { consumer: ms.Consumer; offer: ConsumerOffer }>();
   readonly #producers = new Map<MediaSource, ms.Producer>();
@@ -113,6 +123,10 @@ export class MediaEngine extends Emitter<MediaEvents> {
     signal.on('producer:layers', ({ producerId, spatialLayer }) =>
       this.#setCameraLayers(producerId, spatialLayer),
     );
+    signal.on('producer:closed', ({ producerId, source, reason }) => {
+      if (source === 'screen' && this.#producers.get('screen')?.id === producerId)
+        this.#endScreen(reason, false);
+    });
     signal.on('down', () => this.drop());
   }
 
@@ -168,12 +182,12 @@ export class MediaEngine extends Emitter<MediaEvents> {
     this.#publishStarted = true;
     const stream = await this.#localStream;
     if (!stream) return;
-    this.#sendTransport = await this.#createSendTransport();
+    const transport = await this.#sendTransportReady();
     const video = stream.getVideoTracks()[0];
     const audio = stream.getAudioTracks()[0];
     if (video) {
       const vp8 = this.#device.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
-      const producer = await this.#sendTransport.produce({
+      const producer = await transport.produce({
         track: video,
         encodings: QUALITY[this.#opts.quality ?? 'normal'].encodings,
         codecOptions: { videoGoogleStartBitrate: 1000 },
@@ -184,7 +198,7 @@ export class MediaEngine extends Emitter<MediaEvents> {
       this.#producers.set('camera', producer);
     }
     if (audio) {
-      const producer = await this.#sendTransport.produce({
+      const producer = await transport.produce({
         track: audio,
         // No DTX: a hall's microphone is gated on the server, and a grant must be heard at once.
         codecOptions: { opusStereo: false, opusDtx: false, opusFec: true },
@@ -195,12 +209,83 @@ export class MediaEngine extends Emitter<MediaEvents> {
     }
   }
 
+  /** Whether this console is sharing its screen now (the server has its producer). */
+  get sharingScreen(): boolean {
+    return this.#producers.has('screen');
+  }
+
+  /**
+   * Presents a screen (a `getDisplayMedia` track) as this console's 'screen' source. The server
+   * refuses it unless this console holds the presentation token (FORBIDDEN), and closes it when
+   * the token moves ('producer:closed'). The track is stopped whenever the share ends.
+   */
+  async shareScreen(track: MediaStreamTrack): Promise<void> {
+    if (!this.#device) {
+      track.stop();
+      throw new RequestError({ code: ErrorCode.NotJoined, message: 'not connected' });
+    }
+    if (this.#screenTrack) this.#endScreen('stopped', true);
+    this.#screenTrack = track;
+    // Legibility over motion: the encoder keeps the resolution and drops frames instead.
+    track.contentHint = 'detail';
+    track.addEventListener('ended', () => {
+      if (this.#screenTrack === track) this.#endScreen('stopped', true);
+    });
+    try {
+      const transport = await this.#sendTransportReady();
+      const vp8 = this.#device.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
+      const producer = await transport.produce({
+        track,
+        encodings: SCREEN.encodings,
+        codecOptions: { videoGoogleStartBitrate: 1000 },
+        ...(vp8 ? { codec: vp8 } : {}),
+        stopTracks: false,
+        appData: { source: 'screen' },
+      });
+      if (this.#screenTrack !== track) {
+        producer.close(); // stopped while the server was making it
+        return;
+      }
+      this.#producers.set('screen', producer);
+      const sender = producer.rtpSender;
+      if (sender) {
+        const params = sender.getParameters();
+        params.degradationPreference = 'maintain-resolution';
+        await sender.setParameters(params).catch(() => undefined);
+      }
+      this.emit('screen', true);
+    } catch (e) {
+      if (this.#screenTrack === track) this.#endScreen('failed', false);
+      throw e;
+    }
+  }
+
+  /** Stops this console's screen share (its user's choice). */
+  stopScreen(): void {
+    if (this.#screenTrack) this.#endScreen('stopped', true);
+  }
+
+  /** Ends the share: the capture, the local producer, and (when asked) the server's producer. */
+  #endScreen(reason: ScreenStopReason, tellServer: boolean): void {
+    const producer = this.#producers.get('screen');
+    this.#producers.delete('screen');
+    this.#screenTrack?.stop();
+    this.#screenTrack = undefined;
+    if (producer) {
+      producer.close();
+      if (tellServer)
+        void this.#signal.request('producer:close', { producerId: producer.id }).catch(() => undefined);
+    }
+    this.emit('screen', false, reason);
+  }
+
   /** Drops the session's media: consumers, producers, transports, the device (the capture stays). */
   drop(): void {
     this.#publishStarted = false;
+    if (this.#screenTrack) this.#endScreen('connection', false);
     for (const id of [...this.#consumers.keys()]) this.#removeConsumer(id);
     this.#producers.clear();
-    this.#sendTransport?.close();
+    void this.#sendTransport?.then((t) => t.close()).catch(() => undefined);
     this.#recvTransport?.close();
     this.#sendTransport = undefined;
     this.#recvTransport = undefined;
@@ -326,6 +411,13 @@ export class MediaEngine extends Emitter<MediaEvents> {
     await device.load({ routerRtpCapabilities: caps as unknown as ms.RtpCapabilities });
     this.#preloaded = Promise.resolve({ device, capsKey: key });
     return device;
+  }
+
+  #sendTransportReady(): Promise<ms.Transport> {
+    this.#sendTransport ??= this.#createSendTransport();
+    // A failed attempt is not kept: the next publish tries again.
+    this.#sendTransport.catch(() => (this.#sendTransport = undefined));
+    return this.#sendTransport;
   }
 
   async #createSendTransport(): Promise<ms.Transport> {

@@ -55,3 +55,18 @@ export function videoConstraints(quality: Quality = 'normal', deviceId?: string)
     frameRate: { ideal: frameRate },
   };
 }
+
+/**
+ * A shared screen or slide: legibility first. Captured at up to 1920×1080 and 15 fps; two VP8
+ * simulcast layers, so a hall on a weak link still gets a readable half-size picture instead of a
+ * frozen full one: half size at 5 fps and 300 kbit/s, full size at 10 fps and 1,500 kbit/s. The
+ * track's content hint "detail" and the sender's "maintain-resolution" make Chromium drop frames,
+ * not sharpness, when bandwidth is short.
+ */
+export const SCREEN = {
+  capture: { width: 1920, height: 1080, frameRate: 15 },
+  encodings: [
+    { rid: 'r0', scaleResolutionDownBy: 2, maxBitrate: 300_000, maxFramerate: 5 },
+    { rid: 'r1', scaleResolutionDownBy: 1, maxBitrate: 1_500_000, maxFramerate: 10 },
+  ] satisfies ms.RtpEncodingParameters[],
+};

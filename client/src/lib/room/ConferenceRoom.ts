@@ -22,8 +22,9 @@ import {
   type MediaEvents,
   type OutboundStat,
   type RemoteTrack,
+  type ScreenStopReason,
 } from '../media/MediaEngine';
-import type { Quality } from '../media/quality';
+import { type Quality, SCREEN } from '../media/quality';
 import { RequestError, SignalClient, type SignalState, type StateDetail } from '../signal/SignalClient';
 import { isTerminalCode } from '../terminal';
 
@@ -40,6 +41,8 @@ export interface RoomEvents {
   conference: [state: ConferenceState];
   'local:stream': [stream: MediaStream];
   error: [error: WireError];
+  /** This console's screen share started, or stopped (and why). */
+  screen: [sharing: boolean, reason?: ScreenStopReason];
 }
 
 export interface RoomOptions {
@@ -92,7 +95,7 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
     });
     signal.on('presence:changed', (p) => this.emit('presence', p));
     signal.on('conference:state', ({ state, serverNow }) => this.#setConference(state, serverNow));
-    for (const event of ['track:added', 'track:removed', 'local:stream', 'error'] as const)
+    for (const event of ['track:added', 'track:removed', 'local:stream', 'error', 'screen'] as const)
       media.on(event, (...args: MediaEvents[typeof event]) => this.emit(event, ...args));
     media.on('failed', () => signal.cycle());
   }
@@ -138,6 +141,30 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
 
   outboundStats(): Promise<OutboundStat[]> {
     return this.#media.outboundStats();
+  }
+
+  get sharingScreen(): boolean {
+    return this.#media.sharingScreen;
+  }
+
+  /**
+   * Asks the browser for a screen or window and presents it (the console must hold the
+   * presentation token; the server refuses it otherwise). Rejects when the user cancels the
+   * choice or the server refuses; the 'screen' event says when it starts and stops.
+   */
+  async shareScreen(): Promise<void> {
+    const { width, height, frameRate } = SCREEN.capture;
+    const stream = await navigator.mediaDevices.getDisplayMedia({
+      video: { width: { ideal: width }, height: { ideal: height }, frameRate: { ideal: frameRate } },
+      audio: false,
+    });
+    const track = stream.getVideoTracks()[0];
+    if (!track) throw new RequestError({ code: ErrorCode.MediaError, message: 'no screen track' });
+    await this.#media.shareScreen(track);
+  }
+
+  stopScreen(): void {
+    this.#media.stopScreen();
   }
 
   /** Publishes this stream (from the device check) now, and again after every rejoin. */

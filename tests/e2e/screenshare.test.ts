@@ -1,0 +1,160 @@
+/**
+ * Screen share under the presentation token, in real Chromium: the chair gives the token to
+ * hall A, which shares its screen (a canvas stream stands in for the browser's screen chooser);
+ * hall B decodes it in the "presentation" layout and the chair sees it on its panel. The chair
+ * gives the token to B: the server closes A's share and tells A's page, which stops its capture
+ * and says why; B may now share. A site without the token that publishes a presentation
+ * through the protocol is refused.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { participant } from '../helpers/conferenceClient';
+import { launchBrowser, pageCommand, screenshot } from '../helpers/browser';
+import { type TestServer, startTestServer } from '../helpers/testServer';
+import { waitFor } from '../helpers/waitFor';
+
+jest.setTimeout(120_000);
+
+const A = 'ha-noi';
+const B = 'da-nang';
+let server: TestServer;
+let browser: Browser;
+let chair: Page;
+let siteA: Page;
+let siteB: Page;
+
+/**
+ * A page whose screen chooser returns a moving 1280×720 canvas with Vietnamese text (headless
+ * Chromium has no screen to capture). Everything after getDisplayMedia is the real path.
+ */
+async function open(url: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  await context.addInitScript(() => {
+    navigator.mediaDevices.getDisplayMedia = async () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 1280;
+      canvas.height = 720;
+      const g = canvas.getContext('2d') as CanvasRenderingContext2D;
+      let n = 0;
+      const draw = () => {
+        g.fillStyle = '#f4f1e8';
+        g.fillRect(0, 0, 1280, 720);
+        g.fillStyle = '#7a1712';
+        g.font = 'bold 64px sans-serif';
+        g.fillText('Báo cáo kết quả công tác', 80, 200);
+        g.fillStyle = '#222';
+        g.font = '40px sans-serif';
+        g.fillText(`Trang ${1 + (Math.floor(n / 20) % 9)} — phòng, chống dịch`, 80, 300);
+        g.fillRect(80 + ((n * 7) % 1000), 400, 120, 40);
+        n += 1;
+      };
+      draw();
+      setInterval(draw, 100);
+      return canvas.captureStream(10);
+    };
+  });
+  const page = await context.newPage();
+  await page.goto(url);
+  return page;
+}
+
+const sharing = (page: Page) =>
+  page.evaluate(
+    () =>
+      (window as unknown as { hoinghi: { client: { sharingScreen: boolean } } }).hoinghi.client.sharingScreen,
+  );
+
+async function framesOfScreen(page: Page, selector: string): Promise<number> {
+  return page.evaluate((sel) => {
+    const v = document.querySelector(sel) as HTMLVideoElement | null;
+    return v ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
+  }, selector);
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  browser = await launchBrowser();
+  chair = await open(`${server.url}/chair?q=low#t=${server.token('chair')}`);
+  siteA = await open(`${server.url}/site?q=low&auto=1#t=${server.token(A)}`);
+  siteB = await open(`${server.url}/site?q=low&auto=1#t=${server.token(B)}`);
+  for (const page of [chair, siteA, siteB])
+    await waitFor('the console to connect', async () =>
+      (await page.getAttribute('body', 'data-state')) === 'connected' ? true : undefined,
+    );
+  await pageCommand(chair, 'conference:open');
+  await pageCommand(chair, 'conference:start');
+  await pageCommand(chair, 'layout:set', { layout: 'presentation' });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('screen share under the presentation token', () => {
+  it('without the token a hall has no share button, and the protocol refuses its presentation', async () => {
+    await expect(siteA.locator('#share-panel').isHidden()).resolves.toBe(true);
+    const other = await participant(server, 'thua-thien-hue');
+    try {
+      const t = await other.send('transport:create', { direction: 'send' });
+      expect(t.ok).toBe(true);
+      const transportId = (t as { data: { id: string } }).data.id;
+      const res = await other.send('producer:create', {
+        transportId,
+        kind: 'video',
+        source: 'screen',
+        rtpParameters: { codecs: [], encodings: [] },
+      });
+      expect(res).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    } finally {
+      other.close();
+    }
+  });
+
+  it('hall A, given the token, shares its screen; hall B and the chair decode it', async () => {
+    await pageCommand(chair, 'presentation:give', { to: { kind: 'site', code: A } });
+    await siteA.waitForSelector('#share-panel:not([hidden])');
+    await siteA.click('#share-button');
+    await waitFor('A sharing', async () => ((await sharing(siteA)) ? true : undefined));
+    await expect(siteA.locator('#share-button').innerText()).resolves.toBe('Dừng chia sẻ màn hình');
+    await siteB.waitForSelector('#programme [data-key="screen"]');
+    const first = await waitFor("B decoding A's screen", async () => {
+      const n = await framesOfScreen(siteB, '#programme [data-key="screen"] video');
+      return n > 0 ? n : undefined;
+    });
+    // Some seconds of frames: the encoder starts soft and sharpens as its bitrate climbs.
+    await waitFor('the frames to keep coming', async () =>
+      (await framesOfScreen(siteB, '#programme [data-key="screen"] video')) > first + 30 ? true : undefined,
+    );
+    const size = await siteB.evaluate(() => {
+      const v = document.querySelector('#programme [data-key="screen"] video') as HTMLVideoElement;
+      return { width: v.videoWidth, height: v.videoHeight };
+    });
+    expect(size.width).toBeGreaterThanOrEqual(640);
+    expect(size.width / size.height).toBeCloseTo(16 / 9, 1);
+    await waitFor("the chair's panel showing the share", async () =>
+      (await framesOfScreen(chair, '#presentation-video')) > 0 ? true : undefined,
+    );
+    await screenshot(siteB, 'screen-share-hall');
+  });
+
+  it('the token moves to B: A is told, its capture stops, B may share', async () => {
+    await pageCommand(chair, 'presentation:give', { to: { kind: 'site', code: B } });
+    await waitFor('A to stop sharing', async () => ((await sharing(siteA)) ? undefined : true));
+    await expect(siteA.locator('#notice').innerText()).resolves.toBe(
+      'Quyền trình chiếu đã được chuyển đi: đã dừng chia sẻ màn hình.',
+    );
+    await siteA.waitForSelector('#share-panel', { state: 'hidden' });
+    await siteB.waitForSelector('#share-panel:not([hidden])');
+    await siteB.waitForSelector('#programme [data-key="screen"]', { state: 'detached' });
+    await siteB.click('#share-button');
+    await waitFor('B sharing', async () => ((await sharing(siteB)) ? true : undefined));
+    await siteA.waitForSelector('#programme [data-key="screen"]');
+    await waitFor("A decoding B's screen", async () =>
+      (await framesOfScreen(siteA, '#programme [data-key="screen"] video')) > 0 ? true : undefined,
+    );
+    // B stops by itself: the halls return to the speaker layout's picture.
+    await siteB.click('#share-button');
+    await waitFor('B to stop', async () => ((await sharing(siteB)) ? undefined : true));
+    await siteA.waitForSelector('#programme [data-key="screen"]', { state: 'detached' });
+  });
+});
