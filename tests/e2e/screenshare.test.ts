@@ -1,7 +1,8 @@
 /**
  * Screen share under the presentation token, in real Chromium: the chair gives the token to
  * hall A, which shares its screen (a canvas stream stands in for the browser's screen chooser);
- * hall B decodes it in the "presentation" layout and the chair sees it on its panel. The chair
+ * hall B decodes it in the "presentation" layout, the chair sees it on its panel and the wall
+ * beside its 64 tiles. The chair
  * gives the token to B: the server closes A's share and tells A's page, which stops its capture
  * and says why; B may now share. A site without the token that publishes a presentation
  * through the protocol is refused.
@@ -21,6 +22,7 @@ let browser: Browser;
 let chair: Page;
 let siteA: Page;
 let siteB: Page;
+let wall: Page;
 
 /**
  * A page whose screen chooser returns a moving 1280×720 canvas with Vietnamese text (headless
@@ -76,7 +78,8 @@ beforeAll(async () => {
   chair = await open(`${server.url}/chair?q=low#t=${server.token('chair')}`);
   siteA = await open(`${server.url}/site?q=low&auto=1#t=${server.token(A)}`);
   siteB = await open(`${server.url}/site?q=low&auto=1#t=${server.token(B)}`);
-  for (const page of [chair, siteA, siteB])
+  wall = await open(`${server.url}/wall#t=${server.token('wall')}`);
+  for (const page of [chair, siteA, siteB, wall])
     await waitFor('the console to connect', async () =>
       (await page.getAttribute('body', 'data-state')) === 'connected' ? true : undefined,
     );
@@ -135,6 +138,12 @@ describe('screen share under the presentation token', () => {
       (await framesOfScreen(chair, '#presentation-video')) > 0 ? true : undefined,
     );
     await screenshot(siteB, 'screen-share-hall');
+    // The wall: the share as a 4×4 block, the 64 tiles around it.
+    await waitFor('the wall showing the share', async () =>
+      (await framesOfScreen(wall, '#mosaic [data-role="presentation"] video')) > 0 ? true : undefined,
+    );
+    await expect(wall.locator('#mosaic figure.wall-tile').count()).resolves.toBe(65);
+    await screenshot(wall, 'screen-share-wall');
   });
 
   it('the token moves to B: A is told, its capture stops, B may share', async () => {
@@ -156,5 +165,6 @@ describe('screen share under the presentation token', () => {
     await siteB.click('#share-button');
     await waitFor('B to stop', async () => ((await sharing(siteB)) ? undefined : true));
     await siteA.waitForSelector('#programme [data-key="screen"]', { state: 'detached' });
+    await wall.waitForSelector('#mosaic [data-role="presentation"]', { state: 'detached' });
   });
 });

@@ -60,7 +60,7 @@ interface TileItem {
   /** The chair's camera is whoever holds the chair; a hall's is its own. */
   principal: string;
   label: string;
-  role: 'chair' | 'speaker' | 'hall';
+  role: 'chair' | 'speaker' | 'hall' | 'presentation';
 }
 
 interface TileRow {
@@ -116,11 +116,9 @@ const tiles = new KeyedList<TileItem, TileRow>(
     row.item = item;
     setText(row.name, item.label);
     setAttr(row.el, 'data-role', item.role);
-    setText(
-      row.badge,
-      item.role === 'speaker' ? t('tile.onAir') : item.role === 'chair' ? t('chair.role') : '',
-    );
-    const track = view.camera(item.principal)?.track;
+    setText(row.badge, t(BADGE[item.role]));
+    const track =
+      item.role === 'presentation' ? view.screen(item.principal)?.track : view.camera(item.principal)?.track;
     if (track !== row.track) {
       row.track = track;
       row.still = 0;
@@ -135,10 +133,18 @@ const tiles = new KeyedList<TileItem, TileRow>(
   },
 );
 
+const BADGE: Record<TileItem['role'], string> = {
+  chair: 'chair.role',
+  speaker: 'tile.onAir',
+  presentation: 'site.presentation',
+  hall: '',
+};
+
 function signalOf(row: TileRow, item: TileItem): Signal {
-  const p = item.role === 'chair' ? undefined : store.presence(item.code);
-  if (item.role !== 'chair' && !p?.connected) return 'offline';
-  if (item.role !== 'chair' && !p?.camera) return 'nocamera';
+  const hall = item.role === 'hall' || item.role === 'speaker';
+  const p = hall ? store.presence(item.code) : undefined;
+  if (hall && !p?.connected) return 'offline';
+  if (hall && !p?.camera) return 'nocamera';
   if (!row.track || row.frames === 0) return 'waiting';
   // Two checks (4 s) without a new frame, or no packets at all (muted): the picture stopped.
   if (row.track.muted || row.still >= 2) return 'lost';
@@ -164,7 +170,26 @@ function render(): void {
   const state = store.state as ConferenceState;
   const on = state.onAir?.siteCode;
   const central = store.central;
+  // The presentation (a shared screen) in the layouts that show it: a 4×4 block at the top left,
+  // the 64 tiles around it.
+  const p = state.presentation;
+  const holder = p ? (p.kind === 'site' ? p.code : p.principal) : null;
+  const presenting =
+    holder !== null &&
+    view.screen(holder) !== undefined &&
+    (state.layout === 'presentation' || state.layout === 'speaker_presentation');
   items = [
+    ...(presenting && holder
+      ? [
+          {
+            key: 'presentation',
+            code: p?.kind === 'site' ? p.code : (central?.code ?? ''),
+            principal: holder,
+            label: p?.kind === 'site' ? store.siteName(p.code) : t('chair.role'),
+            role: 'presentation' as const,
+          },
+        ]
+      : []),
     {
       key: 'chair',
       code: central?.code ?? '',
@@ -181,12 +206,14 @@ function render(): void {
     })),
   ];
   tiles.render(items);
-  // 8×8 for 64 tiles on a 16:9 screen; fewer halls, fewer columns (tiles stay 16:9).
-  const n = items.length;
-  const cols = Math.max(1, Math.ceil(Math.sqrt(n)));
+  // 8×8 for 64 tiles on a 16:9 screen; fewer halls, fewer columns (tiles stay 16:9). With the
+  // presentation the same columns and two more rows: its block takes 16 cells.
+  const n = items.length - (presenting ? 1 : 0);
+  const cols = Math.max(presenting ? 4 : 1, Math.ceil(Math.sqrt(n)));
   const mosaic = $('mosaic');
   setVar(mosaic, '--cols', String(cols));
-  setVar(mosaic, '--rows', String(Math.ceil(n / cols)));
+  setVar(mosaic, '--rows', String(Math.ceil((n + (presenting ? 16 : 0)) / cols)));
+  setAttr(mosaic, 'data-presenting', String(presenting));
   document.body.dataset.onAir = on ?? '';
   setText($('conference-title'), store.joined?.conference.title ?? '');
   tick();
