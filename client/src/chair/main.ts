@@ -73,6 +73,11 @@ $('extend-button').addEventListener('click', () => send('floor:extend', { second
 $('next-button').addEventListener('click', () => send('floor:next', {}));
 $('agenda-next').addEventListener('click', () => send('agenda:next', {}));
 $('agenda-grant').addEventListener('click', () => send('agenda:grant', {}));
+// An item of the agenda, clicked: the agenda moves there (the floor moves with "grant by the agenda").
+$('agenda').addEventListener('click', (ev) => {
+  const li = (ev.target as Element).closest<HTMLElement>('li[data-index]');
+  if (li) send('agenda:goto', { index: Number(li.dataset.index) });
+});
 $('presentation-give').addEventListener('click', () => {
   const v = $<HTMLSelectElement>('presentation-target').value;
   if (!v) return;
@@ -290,7 +295,10 @@ setInterval(tick, 500);
 
 // ------------------------------------------------------------------ agenda, presentation, layout
 
-const agenda = new KeyedList<{ index: number; title: string; site: string | null }, HallRow>(
+const agenda = new KeyedList<
+  { index: number; title: string; site: string | null; sec: number | null },
+  HallRow
+>(
   $('agenda'),
   (item) => String(item.index),
   () => {
@@ -299,17 +307,28 @@ const agenda = new KeyedList<{ index: number; title: string; site: string | null
   },
   (row, item) => {
     const current = item.index === store.state?.agenda.current;
+    setAttr(row.el, 'data-index', String(item.index));
     setAttr(row.el, 'class', current ? 'current' : '');
     setAttr(row.el, 'aria-current', String(current));
     setText(row.el.firstChild as HTMLElement, item.title);
-    setText(row.state, item.site ? ` — ${store.siteName(item.site)}` : '');
+    const parts = [
+      item.site ? store.siteName(item.site) : '',
+      item.sec ? t('chair.minutes', { n: Math.round(item.sec / 60) }) : '',
+    ];
+    const extra = parts.filter(Boolean).join(' · ');
+    setText(row.state, extra ? ` — ${extra}` : '');
   },
 );
 
 function renderAgenda(state: ConferenceState): void {
   setHidden($('agenda-empty'), state.agenda.items.length > 0);
   agenda.render(
-    state.agenda.items.map((i, index) => ({ index, title: i.title, site: i.speakerSite ?? null })),
+    state.agenda.items.map((i, index) => ({
+      index,
+      title: i.title,
+      site: i.speakerSite ?? null,
+      sec: i.allottedSec,
+    })),
   );
 }
 

@@ -11,6 +11,7 @@ import { KeyedList, el, setAttr, setHidden, setText } from '../lib/dom';
 import { reissueErrorText, reissueLink } from '../lib/reissue';
 import { STATUS_KEY, type SiteStatus, nameMatches } from '../lib/roster';
 import { ConsoleStore } from '../lib/store';
+import { agendaEditor } from './agendaEditor';
 import { bootConsole, currentLang, runCommand, t, tokenFromLocation } from '../lib/ui';
 
 const client = bootConsole({
@@ -239,7 +240,20 @@ function render(): void {
   setText($('summary'), t('chair.connected', { count: connected, total: store.halls.length }));
 }
 
+// ------------------------------------------------------------------ tabs: the halls, the agenda
+
+const agenda = agendaEditor(store);
+function showTab(which: 'halls' | 'agenda'): void {
+  setHidden($('halls-view'), which !== 'halls');
+  setHidden($('agenda-view'), which !== 'agenda');
+  setAttr($('tab-halls'), 'aria-selected', String(which === 'halls'));
+  setAttr($('tab-agenda'), 'aria-selected', String(which === 'agenda'));
+}
+$('tab-halls').addEventListener('click', () => showTab('halls'));
+$('tab-agenda').addEventListener('click', () => showTab('agenda'));
+
 store.subscribe((changes) => {
+  agenda.render();
   if (changes.roster) {
     self = store.joined?.principal ?? '';
     $('conference-title').textContent = store.joined?.conference.title ?? '';
