@@ -33,6 +33,8 @@ const WORKER_BUILD_PACKAGES = [
 ];
 /** Commands node-gyp needs to compile better-sqlite3 (its prebuilt download may be unreachable), and their packages. */
 const NATIVE_BUILD_COMMANDS = { python3: 'python3', make: 'make', 'g++': 'g++' };
+/** Commands the server runs, and their packages: poppler converts PDF decks to page images. */
+const RUN_COMMANDS = { pdftoppm: 'poppler-utils', pdfinfo: 'poppler-utils' };
 /** Debian packages the end-to-end tests need (a real browser and a font with Vietnamese glyphs). */
 const TEST_PACKAGES = ['chromium', 'fonts-dejavu-core'];
 
@@ -81,11 +83,7 @@ function hasCommand(cmd) {
 /** Installs the packages of the commands that are not on PATH (whoever provided the others). */
 function ensureCommands(commands, why) {
   const missing = Object.entries(commands).filter(([cmd]) => !hasCommand(cmd));
-  if (missing.length)
-    ensurePackages(
-      missing.map(([, pkg]) => pkg),
-      why,
-    );
+  if (missing.length) ensurePackages([...new Set(missing.map(([, pkg]) => pkg))], why);
 }
 
 function ensurePackages(pkgs, why) {
@@ -317,6 +315,7 @@ async function main() {
   const bin = mediasoupWorkerPath(version);
   ensureNpmPackages(bin);
   await ensureWorker(bin);
+  ensureCommands(RUN_COMMANDS, 'to convert PDF decks');
   if (MODE === 'test') ensurePackages(TEST_PACKAGES, 'browser for end-to-end tests');
 }
 
