@@ -59,6 +59,24 @@ export interface AgendaItem {
 
 export type PresentationHolder = { kind: 'site'; code: string } | { kind: 'person'; principal: string };
 
+/** A PDF deck, converted to page images on the server (GET /decks/{id}/{page}.png). */
+export interface DeckInfo {
+  /** Random and unguessable: the page images' address is their only key. */
+  id: string;
+  title: string;
+  pages: number;
+  /** Who uploaded it (a principal), and when (ms). */
+  uploadedBy: string;
+  uploadedAt: number;
+}
+
+/** The deck page every screen shows while the presentation is a deck. */
+export interface SlideState {
+  deckId: string;
+  /** 1-based. */
+  page: number;
+}
+
 export interface FloorSettings {
   defaultAllottedSec: number;
   /** The warning event fires this long before the end. */
@@ -86,6 +104,10 @@ export interface ConferenceState {
   agenda: { items: AgendaItem[]; current: number };
   layout: Layout;
   settings: FloorSettings;
+  /** Decks uploaded for this conference (absent in states stored by older versions: none). */
+  decks?: DeckInfo[];
+  /** The deck page shown, or none (absent in older states: none). */
+  slide?: SlideState | null;
   /** Counters that keep ids and minutes numbering deterministic and continuous across restarts. */
   nextRequest: number;
   nextMinute: number;
@@ -110,6 +132,9 @@ export type MinuteType =
   | 'floor.expired'
   | 'floor.ended'
   | 'presentation.changed'
+  | 'deck.added'
+  | 'slide.shown'
+  | 'slide.closed'
   | 'agenda.set'
   | 'agenda.moved'
   | 'layout.changed'

@@ -209,6 +209,9 @@ export const COMMAND_EVENTS = [
   'agenda:grant',
   'layout:set',
   'rollcall:mark',
+  'slide:show',
+  'slide:page',
+  'slide:close',
 ] as const;
 export type CommandEventName = (typeof COMMAND_EVENTS)[number];
 

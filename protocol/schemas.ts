@@ -89,6 +89,9 @@ export const schemas = {
     layout: z.enum(['speaker', 'speaker_presentation', 'presentation', 'grid']),
   }),
   'rollcall:mark': z.strictObject({ siteCode: code, status: z.enum(['unknown', 'present', 'absent']) }),
+  'slide:show': z.strictObject({ deckId: id, page: int(1, 10_000).optional() }),
+  'slide:page': z.strictObject({ page: int(1, 10_000) }),
+  'slide:close': empty,
 } satisfies Record<ClientEventName, z.ZodType>;
 
 /*

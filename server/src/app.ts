@@ -19,6 +19,7 @@ import {
   resolveDataDir,
 } from './config/config';
 import { type Roster, parseRoster } from './core/roster';
+import { decksApi } from './decks/decksApi';
 import { credentialsApi } from './http/credentialsApi';
 import { createHttpApp } from './http/httpApp';
 import { createLogger } from './logger';
@@ -217,6 +218,21 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
       },
     }),
   );
+  const decks = decksApi({
+    dir: path.join(dataDir, 'decks'),
+    limits: {
+      maxBytes: config.decks.maxMb * 1024 * 1024,
+      maxPages: config.decks.maxPages,
+      timeoutMs: config.decks.convertTimeoutSec * 1000,
+      memoryBytes: config.decks.convertMemoryMb * 1024 * 1024,
+      widthPx: config.decks.pageWidth,
+    },
+    verify,
+    added: (deck) => service.observe({ type: 'deck:added', deck }),
+    now: () => Date.now(),
+  });
+  app.use('/api/decks', decks.api);
+  app.use('/decks', decks.pages);
   const httpServer = http.createServer(app);
   const io: IoServer = new Server(httpServer, {
     serveClient: false,

@@ -89,6 +89,17 @@ export const configSchema = z.strictObject({
     /** After a site withdraws its request, seconds before it may request the floor again. */
     requestCooldownSec: z.number().int().min(0).max(3600),
   }),
+  /** PDF decks: upload limits and the converter's (server/src/decks). */
+  decks: z.strictObject({
+    maxMb: z.number().int().min(1).max(1024),
+    maxPages: z.number().int().min(1).max(2000),
+    /** The whole conversion of one deck, seconds; beyond it the converter is killed. */
+    convertTimeoutSec: z.number().int().min(5).max(3600),
+    /** Address space of the converter process, MiB. */
+    convertMemoryMb: z.number().int().min(64).max(16_384),
+    /** Width of the page images, px. */
+    pageWidth: z.number().int().min(320).max(4096),
+  }),
 });
 
 function validTimeZone(tz: string): boolean {
@@ -132,6 +143,9 @@ export const ENV_KEYS: Record<string, string> = {
   HOINGHI_RATE_BURST: 'signaling.burst',
   HOINGHI_MAX_SOCKETS_PER_LINK: 'signaling.maxSocketsPerCredential',
   HOINGHI_REQUEST_COOLDOWN_SEC: 'signaling.requestCooldownSec',
+  HOINGHI_DECK_MAX_MB: 'decks.maxMb',
+  HOINGHI_DECK_MAX_PAGES: 'decks.maxPages',
+  HOINGHI_DECK_TIMEOUT_SEC: 'decks.convertTimeoutSec',
 };
 /** Variables read elsewhere (setup, the client build, the config file path), not config keys. */
 const ENV_OTHER = new Set([
@@ -153,6 +167,9 @@ const NUMERIC_KEYS = new Set([
   'signaling.burst',
   'signaling.maxSocketsPerCredential',
   'signaling.requestCooldownSec',
+  'decks.maxMb',
+  'decks.maxPages',
+  'decks.convertTimeoutSec',
 ]);
 
 type Json = Record<string, unknown>;

@@ -3,6 +3,7 @@
  * signalling edge maps one to one; payloads are already validated there. Their fields are the
  * schemas' parsed output (protocol/schemas.ts), the one place a payload's shape is written.
  */
+import type { DeckInfo } from '../../../protocol/conference';
 import type { CommandEventName } from '../../../protocol/events';
 import type { Payload } from '../../../protocol/schemas';
 
@@ -21,4 +22,7 @@ export type CommandType = Command['type'];
 
 /** Events from the system itself (connections), not from a person. */
 export type SystemEvent =
-  { type: 'site:connected'; siteCode: string } | { type: 'site:disconnected'; siteCode: string };
+  | { type: 'site:connected'; siteCode: string }
+  | { type: 'site:disconnected'; siteCode: string }
+  /** A deck finished converting (server/src/decks): it joins the conference's decks. */
+  | { type: 'deck:added'; deck: DeckInfo };

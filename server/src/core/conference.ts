@@ -62,6 +62,8 @@ export function createConference(init: ConferenceInit): ConferenceState {
 
 const MAX_QUEUE = 200;
 const MAX_AGENDA = 100;
+/** Decks kept per conference: each is a directory of page images on disk. */
+const MAX_DECKS = 200;
 
 /** A working copy and the minutes it produces; thrown errors leave the original untouched. */
 class Draft {
@@ -87,6 +89,24 @@ function requireChair(s: ConferenceState, a: Actor): void {
 function requireChairOrOperator(s: ConferenceState, a: Actor): void {
   if (!isChairHolder(s, a) && a.role !== 'operator')
     throw forbidden('only the chair or an operator may do this');
+}
+
+/** Takes the deck page off the screens (minuted), when one is shown. */
+function closeSlide(d: Draft): void {
+  if (!d.s.slide) return;
+  d.log('slide.closed', null, { deck: d.s.slide.deckId, page: d.s.slide.page });
+  d.s.slide = null;
+}
+
+/** The presentation holder (a hall, or a person) or whoever holds the chair. */
+function requirePresenter(s: ConferenceState, a: Actor): void {
+  const p = s.presentation;
+  const holds =
+    p !== null &&
+    ((p.kind === 'site' && a.role === 'site' && a.siteCode === p.code) ||
+      (p.kind === 'person' && a.principal === p.principal));
+  if (!holds && !isChairHolder(s, a))
+    throw forbidden('only the presentation holder or the chair may show a deck');
 }
 
 function requirePhase(s: ConferenceState, allowed: Phase[], what: string): void {
@@ -278,6 +298,8 @@ const HANDLERS: Handlers = {
     requirePhase(d.s, ['open', 'in_session', 'concluded'], 'presenting');
     if (to.kind === 'site') site(d.s, to.code);
     d.s.presentation = to;
+    // The new holder chooses what to show: a deck page left by the old one goes.
+    closeSlide(d);
     d.log('presentation.changed', to.kind === 'site' ? to.code : null, {
       holder: to.kind === 'site' ? `site:${to.code}` : `person:${to.principal}`,
     });
@@ -291,6 +313,7 @@ const HANDLERS: Handlers = {
       (p.kind === 'person' && a.principal === p.principal);
     if (!holds) requireChair(d.s, a);
     d.s.presentation = null;
+    closeSlide(d);
     d.log('presentation.changed', null, { holder: null });
   },
 
@@ -344,6 +367,35 @@ const HANDLERS: Handlers = {
     d.log('layout.changed', null, { layout });
   },
 
+  'slide:show': (d, { deckId, page }, a) => {
+    requirePresenter(d.s, a);
+    requirePhase(d.s, ['open', 'in_session', 'concluded'], 'presenting');
+    const deck = (d.s.decks ?? []).find((x) => x.id === deckId);
+    if (!deck) throw notFound(`no deck "${deckId}"`);
+    const at = page ?? 1;
+    if (at > deck.pages) throw badRequest(`the deck has ${deck.pages} pages`);
+    d.s.slide = { deckId, page: at };
+    d.log('slide.shown', null, { deck: deckId, title: deck.title, page: at });
+  },
+
+  'slide:page': (d, { page }, a) => {
+    requirePresenter(d.s, a);
+    const slide = d.s.slide;
+    if (!slide) throw wrongState('no deck is shown');
+    const deck = (d.s.decks ?? []).find((x) => x.id === slide.deckId);
+    if (!deck) throw notFound('the deck is gone');
+    if (page > deck.pages) throw badRequest(`the deck has ${deck.pages} pages`);
+    if (page === slide.page) return;
+    d.s.slide = { deckId: slide.deckId, page };
+    d.log('slide.shown', null, { deck: slide.deckId, title: deck.title, page });
+  },
+
+  'slide:close': (d, _cmd, a) => {
+    requirePresenter(d.s, a);
+    if (!d.s.slide) throw wrongState('no deck is shown');
+    closeSlide(d);
+  },
+
   'rollcall:mark': (d, { siteCode, status }, a) => {
     requireChairOrOperator(d.s, a);
     const st = site(d.s, siteCode);
@@ -380,6 +432,17 @@ export function execute(state: ConferenceState, cmd: Command, actor: Actor, now:
 /** Connections and disconnections, recorded in the minutes. */
 export function observe(state: ConferenceState, ev: SystemEvent, now: number): Outcome {
   const d = new Draft(structuredClone(state), now, null);
+  if (ev.type === 'deck:added') {
+    if ((d.s.decks ?? []).length >= MAX_DECKS) throw badRequest(`at most ${MAX_DECKS} decks`);
+    d.s.decks = [...(d.s.decks ?? []).filter((x) => x.id !== ev.deck.id), ev.deck];
+    d.log('deck.added', null, {
+      deck: ev.deck.id,
+      title: ev.deck.title,
+      pages: ev.deck.pages,
+      by: ev.deck.uploadedBy,
+    });
+    return { state: d.s, minutes: d.minutes };
+  }
   site(d.s, ev.siteCode);
   d.log(ev.type === 'site:connected' ? 'site.joined' : 'site.left', ev.siteCode);
   return { state: d.s, minutes: d.minutes };
