@@ -9,6 +9,7 @@ import { benchFloor } from './floor';
 import { benchFlood } from './flood';
 import { benchJoin } from './join';
 import { benchLoad } from './load';
+import { benchSlides } from './slides';
 import { benchWall } from './wall';
 
 const BENCHES: Record<string, { run: (runs: number) => Promise<Record<string, unknown>>; runs: number }> = {
@@ -20,6 +21,8 @@ const BENCHES: Record<string, { run: (runs: number) => Promise<Record<string, un
   flood: { run: benchFlood, runs: 5 },
   // The load benchmark takes --sites N, --seconds S and --generators K instead of --runs.
   load: { run: () => benchLoad(), runs: 1 },
+  // --runs is the number of page turns.
+  slides: { run: benchSlides, runs: 30 },
   // --sites N halls with real media (60 of 63 by default), --pushes P timed state pushes.
   consoles: { run: () => benchConsoles(), runs: 1 },
 };
@@ -46,11 +49,13 @@ async function main(): Promise<void> {
     const headline =
       'knee' in result
         ? `knee ${String(result.knee ?? 'not reached')}, headroom ${String(result.headroom ?? '-')}`
-        : 'push_to_paint' in result
-          ? `push → paint ${JSON.stringify(result.push_to_paint)}`
-          : 'median_ms' in result
-            ? `median ${String(result.median_ms)} ms, p90 ${String(result.p90_ms)} ms`
-            : `wall ${String(result.wall_inbound_video_kbps)} kbit/s vs ${String(result.if_every_tile_high_kbps)} kbit/s if every tile were high`;
+        : 'benchmark' in result && result.benchmark === 'slides'
+          ? `page turn p50 ${String(result.p50_ms)} ms, p90 ${String(result.p90_ms)} ms, max ${String(result.max_ms)} ms`
+          : 'push_to_paint' in result
+            ? `push → paint ${JSON.stringify(result.push_to_paint)}`
+            : 'median_ms' in result
+              ? `median ${String(result.median_ms)} ms, p90 ${String(result.p90_ms)} ms`
+              : `wall ${String(result.wall_inbound_video_kbps)} kbit/s vs ${String(result.if_every_tile_high_kbps)} kbit/s if every tile were high`;
     console.log(`bench ${name}: ${headline} → ${file}`);
   }
 }

@@ -11,8 +11,9 @@ import type { ConferenceState, FloorRequest, Phase } from '../../../protocol/con
 import type { ClientToServerEvents, CommandEventName, SiteInfo } from '../../../protocol/events';
 import { countdown } from '../lib/countdown';
 import { KeyedList, el, setAttr, setDisabled, setHidden, setText, setVar, showTrack } from '../lib/dom';
-import { MediaView } from '../lib/mediaView';
+import { MediaView, showImage, slideUrl } from '../lib/mediaView';
 import { STATUS_KEY, type SiteStatus, clock, nameMatches } from '../lib/roster';
+import { bindDeckControls } from '../lib/deckControls';
 import { bindScreenShare } from '../lib/screenShare';
 import { ConsoleStore } from '../lib/store';
 import { bootConsole, qualityFromLocation, runCommand, t } from '../lib/ui';
@@ -352,10 +353,12 @@ function renderPresentation(state: ConferenceState): void {
         ? t('chair.role')
         : p.principal
     : null;
-  // What the halls see of it: the shared screen, when there is one.
+  // What the halls see of it: the deck page, or the shared screen, when there is one.
+  const slide = slideUrl(state);
   const screen = p ? view.screen(p.kind === 'site' ? p.code : p.principal)?.track : undefined;
-  setHidden($('presentation-view'), !screen);
-  showTrack($<HTMLVideoElement>('presentation-video'), screen);
+  setHidden($('presentation-view'), !screen && !slide);
+  showTrack($<HTMLVideoElement>('presentation-video'), slide ? undefined : screen);
+  showImage($('presentation-view'), slide);
   setText(
     $('presentation-holder'),
     holder ? t('chair.presentationHolder', { holder }) : t('chair.presentationNone'),
@@ -400,5 +403,7 @@ bindScreenShare(client, store, () => {
   const p = store.state?.presentation;
   return p?.kind === 'person' && p.principal === store.joined?.principal;
 });
+// Whoever holds the chair may show a deck and turn its pages (so may the token's holder).
+bindDeckControls(store, client, () => store.state?.chairHolder === store.joined?.principal);
 
 client.start();

@@ -75,6 +75,8 @@ const keyOf = (principal: string, source: string) => `${principal}|${source}`;
 export interface Tile {
   key: string;
   track: MediaStreamTrack | undefined;
+  /** A deck page: shown as an image instead of a picture (the track is then undefined). */
+  image?: string;
   label: string;
   size: 'large' | 'small';
   highlight?: boolean;
@@ -111,6 +113,7 @@ export function renderTiles(container: HTMLElement, tiles: Tile[]): void {
       );
     }
     fig.className = `tile tile-${tile.size}${tile.highlight ? ' tile-highlight' : ''}`;
+    showImage(fig, tile.image);
     for (const [k, v] of Object.entries(tile.dataset ?? {})) fig.dataset[k] = v;
     (fig.querySelector('.tile-name') as HTMLElement).textContent = tile.label;
     const video = fig.querySelector('video') as HTMLVideoElement;
@@ -123,6 +126,48 @@ export function renderTiles(container: HTMLElement, tiles: Tile[]): void {
     }
     if (container.children[index] !== fig) container.insertBefore(fig, container.children[index] ?? null);
   });
+}
+
+/** The deck page shown in a tile (an <img> over its video), or none. */
+export function showImage(fig: HTMLElement, src: string | undefined): void {
+  let img = fig.querySelector<HTMLImageElement>('img.slide');
+  if (!src) {
+    img?.remove();
+    return;
+  }
+  if (!img) {
+    img = el('img', { class: 'slide', alt: '' });
+    img.addEventListener('load', () => {
+      const page = Number(img?.dataset.page);
+      // When the page a hall sees changed: the deck benchmark and tests read it.
+      slideShown.push({ page, at: Date.now() });
+      if (slideShown.length > 1000) slideShown.shift();
+    });
+    fig.prepend(img);
+  }
+  if (img.getAttribute('src') !== src) {
+    img.dataset.page = /\/(\d+)\.png$/.exec(src)?.[1] ?? '';
+    img.src = src;
+  }
+}
+
+/** Deck pages this page has shown: page number and when it loaded (epoch ms). */
+export const slideShown: { page: number; at: number }[] = [];
+const prefetched = new Set<string>();
+
+/** The address of a deck page; the next one is fetched ahead so a page turn shows at once. */
+export function slideUrl(state: ConferenceState): string | undefined {
+  const slide = state.slide;
+  const deck = slide ? (state.decks ?? []).find((d) => d.id === slide.deckId) : undefined;
+  if (!slide || !deck) return undefined;
+  for (const p of [slide.page + 1, slide.page - 1]) {
+    const next = `/decks/${deck.id}/${p}.png`;
+    if (p >= 1 && p <= deck.pages && !prefetched.has(next)) {
+      prefetched.add(next);
+      new Image().src = next;
+    }
+  }
+  return `/decks/${deck.id}/${slide.page}.png`;
 }
 
 /** The programme every site sees, per the chair's layout: the speaker, the chair, the presentation. */
@@ -150,9 +195,16 @@ export function programmeTiles(state: ConferenceState, view: MediaView, selfSite
       : null;
   const p = state.presentation;
   const holder = p ? (p.kind === 'site' ? p.code : p.principal) : null;
-  const screen = holder ? view.screen(holder) : undefined;
+  // The presentation: a deck page when one is shown, else the holder's shared screen.
+  const slide = slideUrl(state);
+  const shared = holder ? view.screen(holder) : undefined;
+  const screen = slide ? { track: undefined } : shared;
   const screenTile = (size: Tile['size']): Tile | null =>
-    screen ? { key: 'screen', track: screen.track, label: t('site.presentation'), size } : null;
+    slide
+      ? { key: 'slide', track: undefined, image: slide, label: t('site.presentation'), size }
+      : shared
+        ? { key: 'screen', track: shared.track, label: t('site.presentation'), size }
+        : null;
   const speaker = (): Tile[] =>
     on ? [speakerTile('large') as Tile, chairTile('small')] : [chairTile('large')];
   let tiles: (Tile | null)[];

@@ -11,6 +11,7 @@ import { KeyedList, el, setAttr, setHidden, setText } from '../lib/dom';
 import { reissueErrorText, reissueLink } from '../lib/reissue';
 import { STATUS_KEY, type SiteStatus, nameMatches } from '../lib/roster';
 import { ConsoleStore } from '../lib/store';
+import { bindDeckUpload } from '../lib/deckUpload';
 import { agendaEditor } from './agendaEditor';
 import { bootConsole, currentLang, runCommand, t, tokenFromLocation } from '../lib/ui';
 
@@ -243,6 +244,7 @@ function render(): void {
 // ------------------------------------------------------------------ tabs: the halls, the agenda
 
 const agenda = agendaEditor(store);
+bindDeckUpload(store);
 function showTab(which: 'halls' | 'agenda'): void {
   setHidden($('halls-view'), which !== 'halls');
   setHidden($('agenda-view'), which !== 'agenda');

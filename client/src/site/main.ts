@@ -9,7 +9,8 @@ import type { ConferenceState } from '../../../protocol/conference';
 import { mark, videoConstraints } from '../lib/ConferenceClient';
 import { countdown } from '../lib/countdown';
 import { setHidden, setText } from '../lib/dom';
-import { MediaView, firstPicture, programmeTiles, renderTiles } from '../lib/mediaView';
+import { MediaView, firstPicture, programmeTiles, renderTiles, slideShown } from '../lib/mediaView';
+import { bindDeckControls } from '../lib/deckControls';
 import { bindScreenShare } from '../lib/screenShare';
 import { ConsoleStore } from '../lib/store';
 import { bootConsole, qualityFromLocation, runCommand, t } from '../lib/ui';
@@ -46,10 +47,13 @@ store.subscribe((changes) => {
   render();
 });
 view.onChange(() => render());
-bindScreenShare(client, store, () => {
+const holdsToken = () => {
   const p = store.state?.presentation;
   return p?.kind === 'site' && p.code === mySite;
-});
+};
+bindScreenShare(client, store, holdsToken);
+bindDeckControls(store, client, holdsToken);
+(window as unknown as { hoinghi: { slideShown: typeof slideShown } }).hoinghi.slideShown = slideShown;
 
 client.on('local:stream', (stream) => {
   const self = $<HTMLVideoElement>('self');
@@ -83,7 +87,7 @@ function render(): void {
   programme.dataset.layout = state.layout;
   const tiles = programmeTiles(state, view, mySite);
   renderTiles(programme, tiles);
-  waiting.hidden = tiles.some((x) => x.track);
+  waiting.hidden = tiles.some((x) => x.track || x.image);
   renderFloor(state);
 }
 

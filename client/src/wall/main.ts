@@ -10,7 +10,7 @@
 import type { ConferenceState } from '../../../protocol/conference';
 import { countdown } from '../lib/countdown';
 import { KeyedList, el, setAttr, setText, setVar, showTrack } from '../lib/dom';
-import { MediaView } from '../lib/mediaView';
+import { MediaView, showImage, slideUrl } from '../lib/mediaView';
 import { ConsoleStore } from '../lib/store';
 import { bootConsole, t } from '../lib/ui';
 
@@ -61,6 +61,8 @@ interface TileItem {
   principal: string;
   label: string;
   role: 'chair' | 'speaker' | 'hall' | 'presentation';
+  /** A deck page (the presentation tile, while a deck is shown). */
+  image?: string;
 }
 
 interface TileRow {
@@ -128,7 +130,8 @@ const tiles = new KeyedList<TileItem, TileRow>(
       track?.addEventListener('mute', again);
       track?.addEventListener('unmute', again);
     }
-    showTrack(row.video, track);
+    showTrack(row.video, item.image ? undefined : track);
+    showImage(row.el, item.image);
     setSignal(row, item);
   },
 );
@@ -145,6 +148,7 @@ function signalOf(row: TileRow, item: TileItem): Signal {
   const p = hall ? store.presence(item.code) : undefined;
   if (hall && !p?.connected) return 'offline';
   if (hall && !p?.camera) return 'nocamera';
+  if (item.image) return 'live';
   if (!row.track || row.frames === 0) return 'waiting';
   // Two checks (4 s) without a new frame, or no packets at all (muted): the picture stopped.
   if (row.track.muted || row.still >= 2) return 'lost';
@@ -170,16 +174,16 @@ function render(): void {
   const state = store.state as ConferenceState;
   const on = state.onAir?.siteCode;
   const central = store.central;
-  // The presentation (a shared screen) in the layouts that show it: a 4×4 block at the top left,
-  // the 64 tiles around it.
+  // The presentation (a deck page, else a shared screen) in the layouts that show it: a 4×4
+  // block at the top left, the 64 tiles around it.
   const p = state.presentation;
-  const holder = p ? (p.kind === 'site' ? p.code : p.principal) : null;
+  const holder = p ? (p.kind === 'site' ? p.code : p.principal) : state.chairHolder;
+  const slide = slideUrl(state);
   const presenting =
-    holder !== null &&
-    view.screen(holder) !== undefined &&
+    (slide !== undefined || view.screen(holder) !== undefined) &&
     (state.layout === 'presentation' || state.layout === 'speaker_presentation');
   items = [
-    ...(presenting && holder
+    ...(presenting
       ? [
           {
             key: 'presentation',
@@ -187,6 +191,7 @@ function render(): void {
             principal: holder,
             label: p?.kind === 'site' ? store.siteName(p.code) : t('chair.role'),
             role: 'presentation' as const,
+            image: slide,
           },
         ]
       : []),

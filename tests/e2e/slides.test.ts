@@ -1,0 +1,156 @@
+/**
+ * Decks end to end: a PDF printed by Chromium (three pages of Vietnamese text) is uploaded from
+ * the operator's page; its pages render with the right glyphs (compared with Chromium's own
+ * rendering of the same text, and told apart from the same text without its diacritics); the
+ * chair shows it in the "presentation" layout and every page turn reaches three Chromium halls
+ * within 500 ms; a file that is not a PDF is refused in words on the operator's page.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { ARTIFACTS, launchBrowser, openPage, pageCommand, screenshot } from '../helpers/browser';
+import { type TestServer, startTestServer } from '../helpers/testServer';
+import { waitFor } from '../helpers/waitFor';
+import { deckHtml, turnPages } from '../helpers/slides';
+
+jest.setTimeout(180_000);
+
+let server: TestServer;
+let browser: Browser;
+let chair: Page;
+let operator: Page;
+const halls: Page[] = [];
+let dir: string;
+let pdfFile: string;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoinghi-slides-'));
+  server = await startTestServer();
+  browser = await launchBrowser();
+  // The deck: Chromium prints three 1280×720 pages (fonts embedded, as any office suite does).
+  const printer = (await openPage(browser, 'about:blank')).page;
+  await printer.setContent(deckHtml(['Báo cáo kết quả', 'Phòng, chống dịch', 'Kiến nghị, đề xuất']));
+  pdfFile = path.join(dir, 'bao-cao.pdf');
+  fs.writeFileSync(pdfFile, await printer.pdf({ width: '1280px', height: '720px', printBackground: true }));
+  await printer.context().close();
+  chair = (await openPage(browser, `${server.url}/chair?q=low#t=${server.token('chair')}`)).page;
+  operator = (await openPage(browser, `${server.url}/operator#t=${server.token('operator')}`)).page;
+  for (const code of ['ha-noi', 'da-nang', 'can-tho'])
+    halls.push((await openPage(browser, `${server.url}/site?auto=1&q=low#t=${server.token(code)}`)).page);
+  for (const page of [chair, operator, ...halls])
+    await waitFor('the console to connect', async () =>
+      (await page.getAttribute('body', 'data-state')) === 'connected' ? true : undefined,
+    );
+  await pageCommand(chair, 'conference:open');
+  await pageCommand(chair, 'layout:set', { layout: 'presentation' });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a deck, uploaded, shown and turned', () => {
+  it('the operator uploads a PDF; the deck is ready for the chair', async () => {
+    await operator.click('#tab-agenda');
+    await operator.fill('#deck-title', 'Báo cáo tổng kết');
+    await operator.setInputFiles('#deck-file', pdfFile);
+    await operator.click('#deck-upload');
+    await waitFor('the deck to be ready', async () =>
+      (await operator.locator('#deck-status').innerText()) === 'Đã sẵn sàng: Báo cáo tổng kết (3 trang).'
+        ? true
+        : undefined,
+    );
+    await expect(operator.locator('#deck-list li').allInnerTexts()).resolves.toEqual([
+      'Báo cáo tổng kết (3 trang)',
+    ]);
+    await chair.waitForSelector('#deck-controls:not([hidden])');
+  });
+
+  it('a file that is not a PDF is refused in words, and nothing is added', async () => {
+    const fake = path.join(dir, 'khong-phai.pdf');
+    fs.writeFileSync(fake, 'Đây không phải là PDF\n'.repeat(100));
+    await operator.setInputFiles('#deck-file', fake);
+    await operator.click('#deck-upload');
+    await waitFor('the refusal', async () =>
+      (await operator.locator('#deck-status').innerText()) === 'Tệp không phải PDF.' ? true : undefined,
+    );
+    await expect(operator.locator('#deck-list li').count()).resolves.toBe(1);
+  });
+
+  it('the chair shows it: every hall shows page 1, with the right glyphs', async () => {
+    await chair.click('#deck-show');
+    for (const hall of halls)
+      await waitFor('the page on the hall', () =>
+        hall.evaluate(
+          () =>
+            (document.querySelector('#programme img.slide') as HTMLImageElement | null)?.complete === true &&
+            document.querySelector<HTMLImageElement>('#programme img.slide')?.dataset.page === '1',
+        ),
+      );
+    await screenshot(halls[0] as Page, 'deck-hall');
+    // The page as the server rendered it, against Chromium's own rendering of the same text, and
+    // of that text without its diacritics: it must look like the first, and unlike the second.
+    const compare = (await openPage(browser, `${server.url}/healthz`)).page;
+    const shot = async (lines: string[]) => {
+      const p = (await openPage(browser, 'about:blank', { width: 1280, height: 720 })).page;
+      await p.setContent(deckHtml(lines));
+      const png = await p.screenshot();
+      await p.context().close();
+      return `data:image/png;base64,${png.toString('base64')}`;
+    };
+    const right = await shot(['Báo cáo kết quả']);
+    const bare = await shot(['Bao cao ket qua']);
+    const src = await (halls[0] as Page).evaluate(
+      () => (document.querySelector('#programme img.slide') as HTMLImageElement).src,
+    );
+    const diff = await compare.evaluate(
+      async ([a, b, c]) => {
+        const load = (u: string) =>
+          new Promise<HTMLImageElement>((resolve, reject) => {
+            const img = new Image();
+            img.onload = () => resolve(img);
+            img.onerror = reject;
+            img.src = u;
+          });
+        const gray = async (u: string) => {
+          const canvas = document.createElement('canvas');
+          canvas.width = 640;
+          canvas.height = 360;
+          const g = canvas.getContext('2d') as CanvasRenderingContext2D;
+          g.drawImage(await load(u), 0, 0, 640, 360);
+          const d = g.getImageData(0, 0, 640, 360).data;
+          const out = new Float32Array(640 * 360);
+          for (let i = 0; i < out.length; i += 1)
+            out[i] =
+              (d[i * 4] as number) * 0.3 + (d[i * 4 + 1] as number) * 0.59 + (d[i * 4 + 2] as number) * 0.11;
+          return out;
+        };
+        const [page, good, plain] = await Promise.all([gray(a), gray(b), gray(c)]);
+        const mad = (x: Float32Array, y: Float32Array) =>
+          x.reduce((s, v, i) => s + Math.abs(v - (y[i] as number)), 0) / x.length;
+        return { right: mad(page, good), bare: mad(page, plain) };
+      },
+      [src, right, bare] as const,
+    );
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    fs.writeFileSync(path.join(ARTIFACTS, 'slides-glyphs.json'), `${JSON.stringify(diff, null, 2)}\n`);
+    expect(diff.right).toBeLessThan(4);
+    expect(diff.bare).toBeGreaterThan(diff.right * 1.5);
+    await compare.context().close();
+  });
+
+  it('every page turn reaches the three halls within 500 ms', async () => {
+    const turns = await turnPages(chair, halls, [2, 3, 2, 1, 2, 3]);
+    fs.writeFileSync(path.join(ARTIFACTS, 'slides-turns.json'), `${JSON.stringify(turns, null, 2)}\n`);
+    for (const t of turns) expect(Math.max(...t.ms)).toBeLessThan(500);
+    await chair.keyboard.press('ArrowLeft');
+    await waitFor('the key to turn back', () =>
+      (halls[0] as Page).evaluate(
+        () => document.querySelector<HTMLImageElement>('#programme img.slide')?.dataset.page === '2',
+      ),
+    );
+  });
+});
