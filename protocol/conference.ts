@@ -55,6 +55,8 @@ export interface AgendaItem {
   title: string;
   allottedSec: number | null;
   speakerSite: string | null;
+  /** The deck opened when the floor is granted by this item (absent in older states: none). */
+  deckId?: string | null;
 }
 
 export type PresentationHolder = { kind: 'site'; code: string } | { kind: 'person'; principal: string };

@@ -78,6 +78,8 @@ export const schemas = {
             .nullable()
             .optional(),
           speakerSite: code.nullable().optional(),
+          /** A deck shown when the chair grants the floor by this item. */
+          deckId: id.nullable().optional(),
         }),
       )
       .max(100),

@@ -2,12 +2,14 @@
  * The prepared programme, by clicks: the operator writes a three-item agenda in its editor
  * (kinds, titles, speaking halls found by typing without diacritics, minutes), reorders it and
  * saves; the chair's panel has it at once; the chair moves through it and grants the floor by
- * the agenda, which puts the item's hall on air with the item's time. A draft with an item
- * without a title is not sent.
+ * the agenda, which puts the item's hall on air with the item's time and opens the item's deck
+ * at the halls (the hall then holds the presentation). A draft with an item without a title is
+ * not sent.
  */
 import type { Browser, Page } from 'playwright-core';
 import { type Participant, participant } from '../helpers/conferenceClient';
 import { launchBrowser, openPage, pageCommand, screenshot } from '../helpers/browser';
+import { makePdf } from '../helpers/pdf';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { waitFor } from '../helpers/waitFor';
 
@@ -17,6 +19,7 @@ let server: TestServer;
 let browser: Browser;
 let chair: Page;
 let operator: Page;
+let viewer: Page;
 const halls: Participant[] = [];
 
 const item = (n: number) => `#agenda-items li:nth-child(${n})`;
@@ -32,7 +35,15 @@ beforeAll(async () => {
     })
   ).page;
   for (const code of ['ha-noi', 'ba-ria-vung-tau']) halls.push(await participant(server, code));
-  for (const page of [chair, operator])
+  viewer = (await openPage(browser, `${server.url}/site?auto=1&q=low#t=${server.token('da-nang')}`)).page;
+  // A deck uploaded ahead (its own test is slides.test.ts), to go with the Hà Nội statement.
+  const res = await fetch(`${server.url}/api/decks?title=${encodeURIComponent('Số liệu Hà Nội')}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token('operator')}`, 'content-type': 'application/pdf' },
+    body: new Uint8Array(makePdf(['Trang 1', 'Trang 2'])),
+  });
+  expect(res.status).toBe(202);
+  for (const page of [chair, operator, viewer])
     await waitFor('the console to connect', async () =>
       (await page.getAttribute('body', 'data-state')) === 'connected' ? true : undefined,
     );
@@ -69,6 +80,12 @@ describe('the agenda, prepared by the operator and followed by the chair', () =>
       operator.locator(`${item(3)} select[aria-label="Điểm cầu phát biểu"]`).inputValue(),
     ).resolves.toBe('ha-noi');
     await operator.fill(`${item(3)} input[type="number"]`, '3');
+    await waitFor('the deck in the choices', async () =>
+      (await operator.locator(`${item(3)} select[aria-label="Tài liệu trình chiếu"] option`).count()) === 2
+        ? true
+        : undefined,
+    );
+    await operator.selectOption(`${item(3)} select[aria-label="Tài liệu trình chiếu"]`, { index: 1 });
     // The statement before the report.
     await operator.click(`${item(3)} button:has-text("Lên")`);
     await expect(operator.locator(`${item(2)} input[aria-label="Tiêu đề"]`).inputValue()).resolves.toBe(
@@ -85,7 +102,7 @@ describe('the agenda, prepared by the operator and followed by the chair', () =>
     const lines = await chair.locator('#agenda li').allInnerTexts();
     expect(lines).toEqual([
       'Khai mạc hội nghị — 5 phút',
-      'Tham luận của Hà Nội — Hà Nội · 3 phút',
+      'Tham luận của Hà Nội — Hà Nội · 3 phút · tài liệu: Số liệu Hà Nội',
       'Báo cáo tình hình dịch bệnh — Bà Rịa - Vũng Tàu · 10 phút',
     ]);
     await expect(operator.locator('#agenda-status').innerText()).resolves.toBe(
@@ -105,6 +122,9 @@ describe('the agenda, prepared by the operator and followed by the chair', () =>
     await expect(chair.locator('#onair-site').innerText()).resolves.toBe('Hà Nội');
     await expect(chair.locator('#onair-title').innerText()).resolves.toBe('Tham luận của Hà Nội');
     await expect(chair.locator('#onair-countdown').innerText()).resolves.toMatch(/^(3:00|2:5\d)$/);
+    // The item's deck: page 1 at the halls, beside the speaker.
+    await viewer.waitForSelector('#programme img.slide[data-page="1"]');
+    await expect(chair.locator('#presentation-holder').innerText()).resolves.toBe('Đang giữ: Hà Nội');
     await screenshot(chair, 'agenda-chair-granted');
   });
 

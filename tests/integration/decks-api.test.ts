@@ -13,14 +13,15 @@ import { waitFor } from '../helpers/waitFor';
 
 jest.setTimeout(60_000);
 
+const OVERRIDES = {
+  decks: { maxMb: 1, maxPages: 20, convertTimeoutSec: 30, convertMemoryMb: 1024, pageWidth: 640 },
+};
 let server: TestServer;
 let chair: Participant;
 let hall: Participant;
 
 beforeAll(async () => {
-  server = await startTestServer({
-    decks: { maxMb: 1, maxPages: 20, convertTimeoutSec: 30, convertMemoryMb: 1024, pageWidth: 640 },
-  });
+  server = await startTestServer(OVERRIDES);
   chair = await participant(server, 'chair');
   hall = await participant(server, 'ha-noi');
   await chair.must('conference:open');
@@ -129,5 +130,26 @@ describe('uploading a deck', () => {
     await expect(finished(id)).resolves.toMatchObject({ status: 'failed', code: 'NOT_PDF' });
     expect((chair.state().decks ?? []).length).toBe(before);
     expect((await fetch(`${server.url}/decks/${id}/1.png`)).status).toBe(404);
+  });
+
+  it('decks, the page shown and their minutes survive a restart; pages are served again', async () => {
+    await chair.must('slide:show', { deckId, page: 3 });
+    await seen(chair, 'the page shown', (s: ConferenceState) => s.slide?.page === 3);
+    chair.close();
+    hall.close();
+    await server.app.stop();
+    server = await startTestServer(OVERRIDES, { dataDir: server.dataDir });
+    chair = await participant(server, 'chair');
+    hall = await participant(server, 'ha-noi');
+    const state = chair.state();
+    expect(state.decks?.map((d) => d.id)).toContain(deckId);
+    expect(state.slide).toEqual({ deckId, page: 3 });
+    expect((await fetch(`${server.url}/decks/${deckId}/3.png`)).status).toBe(200);
+    const res = await fetch(`${server.url}/api/minutes.json`, {
+      headers: { authorization: `Bearer ${server.token('operator')}` },
+    });
+    const { minutes } = (await res.json()) as { minutes: { type: string; data: Record<string, unknown> }[] };
+    expect(minutes.filter((m) => m.type === 'deck.added').map((m) => m.data.deck)).toContain(deckId);
+    expect(minutes.filter((m) => m.type === 'slide.shown').map((m) => m.data.page)).toEqual([1, 3, 2, 3]);
   });
 });

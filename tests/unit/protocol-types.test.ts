@@ -50,7 +50,13 @@ describe('payload types derived from the schemas', () => {
       true satisfies Equal<Sent<'agenda:set'>, { items: AgendaItemInput[] }>,
       true satisfies Equal<
         AgendaItemInput,
-        { kind: AgendaKind; title: string; allottedSec?: number | null; speakerSite?: string | null }
+        {
+          kind: AgendaKind;
+          title: string;
+          allottedSec?: number | null;
+          speakerSite?: string | null;
+          deckId?: string | null;
+        }
       >,
       // The agenda the chair sets is the agenda the state carries, item kinds alike.
       true satisfies Equal<AgendaItemInput['kind'], AgendaItem['kind']>,

@@ -297,7 +297,7 @@ setInterval(tick, 500);
 // ------------------------------------------------------------------ agenda, presentation, layout
 
 const agenda = new KeyedList<
-  { index: number; title: string; site: string | null; sec: number | null },
+  { index: number; title: string; site: string | null; sec: number | null; deck: string | null },
   HallRow
 >(
   $('agenda'),
@@ -312,9 +312,11 @@ const agenda = new KeyedList<
     setAttr(row.el, 'class', current ? 'current' : '');
     setAttr(row.el, 'aria-current', String(current));
     setText(row.el.firstChild as HTMLElement, item.title);
+    const deckTitle = item.deck ? store.state?.decks?.find((d) => d.id === item.deck)?.title : undefined;
     const parts = [
       item.site ? store.siteName(item.site) : '',
       item.sec ? t('chair.minutes', { n: Math.round(item.sec / 60) }) : '',
+      deckTitle ? t('chair.withDeck', { title: deckTitle }) : '',
     ];
     const extra = parts.filter(Boolean).join(' · ');
     setText(row.state, extra ? ` — ${extra}` : '');
@@ -329,6 +331,7 @@ function renderAgenda(state: ConferenceState): void {
       title: i.title,
       site: i.speakerSite ?? null,
       sec: i.allottedSec,
+      deck: i.deckId ?? null,
     })),
   );
 }

@@ -22,6 +22,7 @@ interface Draft {
   title: string;
   speakerSite: string | null;
   minutes: number | null;
+  deckId: string | null;
 }
 
 interface ItemRow {
@@ -34,6 +35,7 @@ interface ItemRow {
   search: HTMLInputElement;
   site: HTMLSelectElement;
   minutes: HTMLInputElement;
+  deck: HTMLSelectElement;
   up: HTMLButtonElement;
   down: HTMLButtonElement;
 }
@@ -53,9 +55,10 @@ export function agendaEditor(store: ConsoleStore): { render(): void } {
       title: it.title,
       speakerSite: it.speakerSite,
       minutes: it.allottedSec === null ? null : Math.round(it.allottedSec / 60),
+      deckId: it.deckId ?? null,
     }));
   const signature = (items: readonly AgendaItem[]) =>
-    JSON.stringify(items.map((i) => [i.kind, i.title, i.speakerSite, i.allottedSec]));
+    JSON.stringify(items.map((i) => [i.kind, i.title, i.speakerSite, i.allottedSec, i.deckId ?? null]));
 
   const changed = () => {
     dirty = true;
@@ -70,6 +73,20 @@ export function agendaEditor(store: ConsoleStore): { render(): void } {
         options.push(new Option(s.name, s.code, false, s.code === row.draft.speakerSite));
     row.site.replaceChildren(...options);
     row.site.value = row.draft.speakerSite ?? '';
+  };
+
+  /** The deck choices: none, or any deck of the conference (re-made only when the decks change). */
+  const fillDecks = (row: ItemRow) => {
+    const decks = store.state?.decks ?? [];
+    const key = decks.map((d) => d.id).join(',');
+    if (row.deck.dataset.decks !== key) {
+      row.deck.dataset.decks = key;
+      row.deck.replaceChildren(
+        new Option(t('agendaEditor.noDeck'), ''),
+        ...decks.map((d) => new Option(t('deck.option', { title: d.title, pages: d.pages }), d.id)),
+      );
+    }
+    if (row.deck.value !== (row.draft.deckId ?? '')) row.deck.value = row.draft.deckId ?? '';
   };
 
   const list = new KeyedList<Draft, ItemRow>(
@@ -91,6 +108,7 @@ export function agendaEditor(store: ConsoleStore): { render(): void } {
         'aria-label': t('agendaEditor.minutes'),
       });
       minutes.placeholder = t('agendaEditor.minutes');
+      const deck = el('select', { 'aria-label': t('agendaEditor.deck') });
       const button = (label: string, cls: string) => el('button', { type: 'button', class: cls }, label);
       const up = button(t('action.up'), 'small');
       const down = button(t('action.down'), 'small');
@@ -104,6 +122,7 @@ export function agendaEditor(store: ConsoleStore): { render(): void } {
           title,
           el('span', { class: 'site-pick' }, search, site),
           el('span', { class: 'minutes' }, minutes, ` ${t('agendaEditor.unit')}`),
+          deck,
           el('span', { class: 'buttons' }, up, down, remove),
         ),
         draft: d,
@@ -114,9 +133,14 @@ export function agendaEditor(store: ConsoleStore): { render(): void } {
         search,
         site,
         minutes,
+        deck,
         up,
         down,
       };
+      deck.addEventListener('change', () => {
+        row.draft.deckId = deck.value || null;
+        changed();
+      });
       kind.addEventListener('change', () => {
         row.draft.kind = kind.value as AgendaKind;
         changed();
@@ -171,6 +195,7 @@ export function agendaEditor(store: ConsoleStore): { render(): void } {
       if (row.site.value !== (d.speakerSite ?? '')) fillSites(row);
       const m = d.minutes === null ? '' : String(d.minutes);
       if (row.minutes.value !== m && document.activeElement !== row.minutes) row.minutes.value = m;
+      fillDecks(row);
       setDisabled(row.up, index === 0);
       setDisabled(row.down, index === drafts.length - 1);
     },
@@ -199,7 +224,14 @@ export function agendaEditor(store: ConsoleStore): { render(): void } {
   }
 
   $('agenda-add').addEventListener('click', () => {
-    drafts.push({ key: `d${nextKey++}`, kind: 'statement', title: '', speakerSite: null, minutes: null });
+    drafts.push({
+      key: `d${nextKey++}`,
+      kind: 'statement',
+      title: '',
+      speakerSite: null,
+      minutes: null,
+      deckId: null,
+    });
     changed();
     render();
     list.get(drafts[drafts.length - 1]?.key ?? '')?.title.focus();
@@ -225,6 +257,7 @@ export function agendaEditor(store: ConsoleStore): { render(): void } {
       title: d.title.trim(),
       speakerSite: d.speakerSite,
       allottedSec: d.minutes === null ? null : d.minutes * 60,
+      deckId: d.deckId,
     }));
     setText($('agenda-status'), t('agendaEditor.saving'));
     void runCommand(store.client, 'agenda:set', { items }).then((ok) => {

@@ -321,7 +321,11 @@ const HANDLERS: Handlers = {
     requireChairOrOperator(d.s, a);
     requirePhase(d.s, ['scheduled', 'open', 'in_session'], 'changing the agenda');
     if (items.length > MAX_AGENDA) throw badRequest(`at most ${MAX_AGENDA} agenda items`);
-    for (const it of items) if (it.speakerSite) site(d.s, it.speakerSite);
+    for (const it of items) {
+      if (it.speakerSite) site(d.s, it.speakerSite);
+      if (it.deckId && !(d.s.decks ?? []).some((x) => x.id === it.deckId))
+        throw notFound(`no deck "${it.deckId}"`);
+    }
     d.s.agenda = {
       items: items.map((it, i) => ({
         id: `a${i + 1}`,
@@ -329,6 +333,7 @@ const HANDLERS: Handlers = {
         title: it.title,
         allottedSec: it.allottedSec ?? null,
         speakerSite: it.speakerSite ?? null,
+        deckId: it.deckId ?? null,
       })),
       current: items.length ? Math.min(Math.max(d.s.agenda.current, -1), items.length - 1) : -1,
     };
@@ -358,6 +363,19 @@ const HANDLERS: Handlers = {
       item.allottedSec ?? d.s.settings.defaultAllottedSec,
       item.id,
     );
+    // The item's deck opens with the floor: the speaking hall holds the presentation (it turns
+    // the pages), page 1 is on every screen, and a layout without the presentation gains it.
+    const deck = item.deckId ? (d.s.decks ?? []).find((x) => x.id === item.deckId) : undefined;
+    if (deck) {
+      d.s.presentation = { kind: 'site', code: item.speakerSite };
+      d.log('presentation.changed', item.speakerSite, { holder: `site:${item.speakerSite}` });
+      d.s.slide = { deckId: deck.id, page: 1 };
+      d.log('slide.shown', null, { deck: deck.id, title: deck.title, page: 1 });
+      if (d.s.layout === 'speaker') {
+        d.s.layout = 'speaker_presentation';
+        d.log('layout.changed', null, { layout: d.s.layout });
+      }
+    }
   },
 
   'layout:set': (d, { layout }, a) => {
