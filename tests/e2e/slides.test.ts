@@ -9,7 +9,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { ARTIFACTS, launchBrowser, openPage, pageCommand, screenshot } from '../helpers/browser';
+import {
+  ARTIFACTS,
+  launchBrowser,
+  openPage,
+  outboundStats,
+  pageCommand,
+  screenshot,
+} from '../helpers/browser';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { waitFor } from '../helpers/waitFor';
 import { deckHtml, turnPages } from '../helpers/slides';
@@ -146,6 +153,16 @@ describe('a deck, uploaded, shown and turned', () => {
     const turns = await turnPages(chair, halls, [2, 3, 2, 1, 2, 3]);
     fs.writeFileSync(path.join(ARTIFACTS, 'slides-turns.json'), `${JSON.stringify(turns, null, 2)}\n`);
     for (const t of turns) expect(Math.max(...t.ms)).toBeLessThan(500);
+    // A hall that joins now opens at the current page.
+    const late = (
+      await openPage(browser, `${server.url}/site?auto=1&q=low#t=${server.token('thua-thien-hue')}`)
+    ).page;
+    await late.waitForSelector('#programme img.slide[data-page="3"]');
+    // Its camera and microphone published before the test ends (a server stopped with a
+    // producer still being made waits for the worker's answer before its worker exits).
+    await waitFor('the late hall publishing', async () =>
+      (await outboundStats(late)).length === 2 ? true : undefined,
+    );
     await chair.keyboard.press('ArrowLeft');
     await waitFor('the key to turn back', () =>
       (halls[0] as Page).evaluate(

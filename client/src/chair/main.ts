@@ -14,6 +14,7 @@ import { KeyedList, el, setAttr, setDisabled, setHidden, setText, setVar, showTr
 import { MediaView, showImage, slideUrl } from '../lib/mediaView';
 import { STATUS_KEY, type SiteStatus, clock, nameMatches } from '../lib/roster';
 import { bindDeckControls } from '../lib/deckControls';
+import { bindDeckUpload } from '../lib/deckUpload';
 import { bindScreenShare } from '../lib/screenShare';
 import { ConsoleStore } from '../lib/store';
 import { bootConsole, qualityFromLocation, runCommand, t } from '../lib/ui';
@@ -408,5 +409,6 @@ bindScreenShare(client, store, () => {
 });
 // Whoever holds the chair may show a deck and turn its pages (so may the token's holder).
 bindDeckControls(store, client, () => store.state?.chairHolder === store.joined?.principal);
+bindDeckUpload(store);
 
 client.start();

@@ -11,6 +11,7 @@ import { countdown } from '../lib/countdown';
 import { setHidden, setText } from '../lib/dom';
 import { MediaView, firstPicture, programmeTiles, renderTiles, slideShown } from '../lib/mediaView';
 import { bindDeckControls } from '../lib/deckControls';
+import { bindDeckUpload } from '../lib/deckUpload';
 import { bindScreenShare } from '../lib/screenShare';
 import { ConsoleStore } from '../lib/store';
 import { bootConsole, qualityFromLocation, runCommand, t } from '../lib/ui';
@@ -53,6 +54,7 @@ const holdsToken = () => {
 };
 bindScreenShare(client, store, holdsToken);
 bindDeckControls(store, client, holdsToken);
+bindDeckUpload(store);
 (window as unknown as { hoinghi: { slideShown: typeof slideShown } }).hoinghi.slideShown = slideShown;
 
 client.on('local:stream', (stream) => {
