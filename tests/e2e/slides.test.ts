@@ -33,7 +33,10 @@ let pdfFile: string;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoinghi-slides-'));
-  server = await startTestServer();
+  // A small size limit, so the test can go past it.
+  server = await startTestServer({
+    decks: { maxMb: 2, maxPages: 50, convertTimeoutSec: 60, convertMemoryMb: 1024, pageWidth: 1600 },
+  });
   browser = await launchBrowser();
   // The deck: Chromium prints three 1280×720 pages (fonts embedded, as any office suite does).
   const printer = (await openPage(browser, 'about:blank')).page;
@@ -76,15 +79,28 @@ describe('a deck, uploaded, shown and turned', () => {
     await chair.waitForSelector('#deck-controls:not([hidden])');
   });
 
-  it('a file that is not a PDF is refused in words, and nothing is added', async () => {
-    const fake = path.join(dir, 'khong-phai.pdf');
-    fs.writeFileSync(fake, 'Đây không phải là PDF\n'.repeat(100));
-    await operator.setInputFiles('#deck-file', fake);
-    await operator.click('#deck-upload');
-    await waitFor('the refusal', async () =>
-      (await operator.locator('#deck-status').innerText()) === 'Tệp không phải PDF.' ? true : undefined,
-    );
+  it('a file that is not a PDF, a damaged one and one too large are refused in words; nothing is added', async () => {
+    const cases: [string, Buffer | string, string][] = [
+      ['khong-phai.pdf', 'Đây không phải là PDF\n'.repeat(100), 'Tệp không phải PDF.'],
+      ['hong.pdf', `%PDF-1.7\n${'rác '.repeat(500)}`, 'Tệp PDF bị hỏng, không đọc được.'],
+      [
+        'qua-lon.pdf',
+        Buffer.concat([fs.readFileSync(pdfFile), Buffer.alloc(3 * 1024 * 1024, 0x20)]),
+        'Tệp quá lớn (vượt giới hạn dung lượng hoặc bộ nhớ chuyển đổi).',
+      ],
+    ];
+    for (const [name, body, words] of cases) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, body);
+      await operator.setInputFiles('#deck-file', file);
+      await operator.click('#deck-upload');
+      await waitFor(`the refusal of ${name}`, async () =>
+        (await operator.locator('#deck-status').innerText()) === words ? true : undefined,
+      );
+    }
     await expect(operator.locator('#deck-list li').count()).resolves.toBe(1);
+    // The server kept serving: its health answers.
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 
   it('the chair shows it: every hall shows page 1, with the right glyphs', async () => {
