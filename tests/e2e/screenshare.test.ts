@@ -10,6 +10,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { participant } from '../helpers/conferenceClient';
 import { launchBrowser, pageCommand, screenshot } from '../helpers/browser';
+import { framesOfScreen, openScreenPage, sharing } from '../helpers/screen';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { waitFor } from '../helpers/waitFor';
 
@@ -24,61 +25,13 @@ let siteA: Page;
 let siteB: Page;
 let wall: Page;
 
-/**
- * A page whose screen chooser returns a moving 1280×720 canvas with Vietnamese text (headless
- * Chromium has no screen to capture). Everything after getDisplayMedia is the real path.
- */
-async function open(url: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
-  await context.addInitScript(() => {
-    navigator.mediaDevices.getDisplayMedia = async () => {
-      const canvas = document.createElement('canvas');
-      canvas.width = 1280;
-      canvas.height = 720;
-      const g = canvas.getContext('2d') as CanvasRenderingContext2D;
-      let n = 0;
-      const draw = () => {
-        g.fillStyle = '#f4f1e8';
-        g.fillRect(0, 0, 1280, 720);
-        g.fillStyle = '#7a1712';
-        g.font = 'bold 64px sans-serif';
-        g.fillText('Báo cáo kết quả công tác', 80, 200);
-        g.fillStyle = '#222';
-        g.font = '40px sans-serif';
-        g.fillText(`Trang ${1 + (Math.floor(n / 20) % 9)} — phòng, chống dịch`, 80, 300);
-        g.fillRect(80 + ((n * 7) % 1000), 400, 120, 40);
-        n += 1;
-      };
-      draw();
-      setInterval(draw, 100);
-      return canvas.captureStream(10);
-    };
-  });
-  const page = await context.newPage();
-  await page.goto(url);
-  return page;
-}
-
-const sharing = (page: Page) =>
-  page.evaluate(
-    () =>
-      (window as unknown as { hoinghi: { client: { sharingScreen: boolean } } }).hoinghi.client.sharingScreen,
-  );
-
-async function framesOfScreen(page: Page, selector: string): Promise<number> {
-  return page.evaluate((sel) => {
-    const v = document.querySelector(sel) as HTMLVideoElement | null;
-    return v ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
-  }, selector);
-}
-
 beforeAll(async () => {
   server = await startTestServer();
   browser = await launchBrowser();
-  chair = await open(`${server.url}/chair?q=low#t=${server.token('chair')}`);
-  siteA = await open(`${server.url}/site?q=low&auto=1#t=${server.token(A)}`);
-  siteB = await open(`${server.url}/site?q=low&auto=1#t=${server.token(B)}`);
-  wall = await open(`${server.url}/wall#t=${server.token('wall')}`);
+  chair = await openScreenPage(browser, `${server.url}/chair?q=low#t=${server.token('chair')}`);
+  siteA = await openScreenPage(browser, `${server.url}/site?q=low&auto=1#t=${server.token(A)}`);
+  siteB = await openScreenPage(browser, `${server.url}/site?q=low&auto=1#t=${server.token(B)}`);
+  wall = await openScreenPage(browser, `${server.url}/wall#t=${server.token('wall')}`);
   for (const page of [chair, siteA, siteB, wall])
     await waitFor('the console to connect', async () =>
       (await page.getAttribute('body', 'data-state')) === 'connected' ? true : undefined,

@@ -1,0 +1,52 @@
+/** Screen sharing in tests: a page with a stand-in screen, and what its controller and videos say. */
+import type { Browser, Page } from 'playwright-core';
+
+/**
+ * A page whose screen chooser returns a moving 1280×720 canvas with Vietnamese text (headless
+ * Chromium has no screen to capture). Everything after getDisplayMedia is the real path.
+ */
+export async function openScreenPage(browser: Browser, url: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  await context.addInitScript(() => {
+    navigator.mediaDevices.getDisplayMedia = async () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 1280;
+      canvas.height = 720;
+      const g = canvas.getContext('2d') as CanvasRenderingContext2D;
+      let n = 0;
+      const draw = () => {
+        g.fillStyle = '#f4f1e8';
+        g.fillRect(0, 0, 1280, 720);
+        g.fillStyle = '#7a1712';
+        g.font = 'bold 64px sans-serif';
+        g.fillText('Báo cáo kết quả công tác', 80, 200);
+        g.fillStyle = '#222';
+        g.font = '40px sans-serif';
+        g.fillText(`Trang ${1 + (Math.floor(n / 20) % 9)} — phòng, chống dịch`, 80, 300);
+        g.fillRect(80 + ((n * 7) % 1000), 400, 120, 40);
+        n += 1;
+      };
+      draw();
+      setInterval(draw, 100);
+      return canvas.captureStream(10);
+    };
+  });
+  const page = await context.newPage();
+  await page.goto(url);
+  return page;
+}
+
+/** Whether the page's controller is sharing its screen. */
+export const sharing = (page: Page) =>
+  page.evaluate(
+    () =>
+      (window as unknown as { hoinghi: { client: { sharingScreen: boolean } } }).hoinghi.client.sharingScreen,
+  );
+
+/** Frames presented by the video element at `selector` (0 when there is none). */
+export async function framesOfScreen(page: Page, selector: string): Promise<number> {
+  return page.evaluate((sel) => {
+    const v = document.querySelector(sel) as HTMLVideoElement | null;
+    return v ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
+  }, selector);
+}
