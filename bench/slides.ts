@@ -9,7 +9,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, openPage, pageCommand } from '../tests/helpers/browser';
-import { deckHtml, turnPages } from '../tests/helpers/slides';
+import { printDeck, turnPages } from '../tests/helpers/slides';
 import { type TestServer, startTestServer } from '../tests/helpers/testServer';
 import { waitFor } from '../tests/helpers/waitFor';
 import { machine } from './machine';
@@ -23,12 +23,10 @@ export async function benchSlides(turns: number): Promise<Record<string, unknown
   try {
     server = await startTestServer();
     browser = await launchBrowser();
-    const printer = (await openPage(browser, 'about:blank')).page;
-    await printer.setContent(
-      deckHtml(Array.from({ length: PAGES }, (_, i) => `Trang ${i + 1}: báo cáo kết quả`)),
+    const pdf = await printDeck(
+      browser,
+      Array.from({ length: PAGES }, (_, i) => `Trang ${i + 1}: báo cáo kết quả`),
     );
-    const pdf = await printer.pdf({ width: '1280px', height: '720px', printBackground: true });
-    await printer.context().close();
     const res = await fetch(`${server.url}/api/decks?title=bench`, {
       method: 'POST',
       headers: { authorization: `Bearer ${server.token('operator')}`, 'content-type': 'application/pdf' },

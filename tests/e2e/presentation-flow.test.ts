@@ -11,10 +11,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { participant } from '../helpers/conferenceClient';
 import { launchBrowser, openPage, screenshot } from '../helpers/browser';
-import { framesOfScreen, openScreenPage, sharing } from '../helpers/screen';
-import { deckHtml } from '../helpers/slides';
+import { framesOfScreen, openScreenPage, presentWithoutToken, sharing } from '../helpers/screen';
+import { printDeck } from '../helpers/slides';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { waitFor } from '../helpers/waitFor';
 
@@ -59,11 +58,8 @@ afterAll(async () => {
 
 describe('the programme, prepared and presented', () => {
   it('the operator uploads a deck and prepares a three-item agenda with it', async () => {
-    const printer = (await openPage(browser, 'about:blank')).page;
-    await printer.setContent(deckHtml(['Hà Nội: kết quả', 'Hà Nội: kiến nghị']));
     const pdf = path.join(dir, 'ha-noi.pdf');
-    fs.writeFileSync(pdf, await printer.pdf({ width: '1280px', height: '720px', printBackground: true }));
-    await printer.context().close();
+    fs.writeFileSync(pdf, await printDeck(browser, ['Hà Nội: kết quả', 'Hà Nội: kiến nghị']));
 
     await operator.click('#tab-agenda');
     await operator.fill('#deck-title', 'Tham luận Hà Nội');
@@ -130,21 +126,9 @@ describe('the programme, prepared and presented', () => {
   });
 
   it('a site without the token that publishes a presentation through the protocol is refused', async () => {
-    const other = await participant(server, 'hai-phong');
-    try {
-      const t = (await other.send('transport:create', { direction: 'send' })) as {
-        ok: true;
-        data: { id: string };
-      };
-      const res = await other.send('producer:create', {
-        transportId: t.data.id,
-        kind: 'video',
-        source: 'screen',
-        rtpParameters: { codecs: [], encodings: [] },
-      });
-      expect(res).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
-    } finally {
-      other.close();
-    }
+    await expect(presentWithoutToken(server, 'hai-phong')).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
   });
 });

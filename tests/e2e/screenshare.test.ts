@@ -8,9 +8,8 @@
  * through the protocol is refused.
  */
 import type { Browser, Page } from 'playwright-core';
-import { participant } from '../helpers/conferenceClient';
 import { launchBrowser, pageCommand, screenshot } from '../helpers/browser';
-import { framesOfScreen, openScreenPage, sharing } from '../helpers/screen';
+import { framesOfScreen, openScreenPage, presentWithoutToken, sharing } from '../helpers/screen';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { waitFor } from '../helpers/waitFor';
 
@@ -49,21 +48,10 @@ afterAll(async () => {
 describe('screen share under the presentation token', () => {
   it('without the token a hall has no share button, and the protocol refuses its presentation', async () => {
     await expect(siteA.locator('#share-panel').isHidden()).resolves.toBe(true);
-    const other = await participant(server, 'thua-thien-hue');
-    try {
-      const t = await other.send('transport:create', { direction: 'send' });
-      expect(t.ok).toBe(true);
-      const transportId = (t as { data: { id: string } }).data.id;
-      const res = await other.send('producer:create', {
-        transportId,
-        kind: 'video',
-        source: 'screen',
-        rtpParameters: { codecs: [], encodings: [] },
-      });
-      expect(res).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
-    } finally {
-      other.close();
-    }
+    await expect(presentWithoutToken(server, 'thua-thien-hue')).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
   });
 
   it('hall A, given the token, shares its screen; hall B and the chair decode it', async () => {

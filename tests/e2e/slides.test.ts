@@ -19,7 +19,7 @@ import {
 } from '../helpers/browser';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { waitFor } from '../helpers/waitFor';
-import { deckHtml, turnPages } from '../helpers/slides';
+import { deckHtml, printDeck, turnPages } from '../helpers/slides';
 
 jest.setTimeout(180_000);
 
@@ -39,11 +39,11 @@ beforeAll(async () => {
   });
   browser = await launchBrowser();
   // The deck: Chromium prints three 1280×720 pages (fonts embedded, as any office suite does).
-  const printer = (await openPage(browser, 'about:blank')).page;
-  await printer.setContent(deckHtml(['Báo cáo kết quả', 'Phòng, chống dịch', 'Kiến nghị, đề xuất']));
   pdfFile = path.join(dir, 'bao-cao.pdf');
-  fs.writeFileSync(pdfFile, await printer.pdf({ width: '1280px', height: '720px', printBackground: true }));
-  await printer.context().close();
+  fs.writeFileSync(
+    pdfFile,
+    await printDeck(browser, ['Báo cáo kết quả', 'Phòng, chống dịch', 'Kiến nghị, đề xuất']),
+  );
   chair = (await openPage(browser, `${server.url}/chair?q=low#t=${server.token('chair')}`)).page;
   operator = (await openPage(browser, `${server.url}/operator#t=${server.token('operator')}`)).page;
   for (const code of ['ha-noi', 'da-nang', 'can-tho'])

@@ -1,5 +1,8 @@
 /** Screen sharing in tests: a page with a stand-in screen, and what its controller and videos say. */
 import type { Browser, Page } from 'playwright-core';
+import type { Ack } from '../../protocol/events';
+import { participant } from './conferenceClient';
+import type { TestServer } from './testServer';
 
 /**
  * A page whose screen chooser returns a moving 1280×720 canvas with Vietnamese text (headless
@@ -49,4 +52,24 @@ export async function framesOfScreen(page: Page, selector: string): Promise<numb
     const v = document.querySelector(sel) as HTMLVideoElement | null;
     return v ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
   }, selector);
+}
+
+/**
+ * What the server answers a site without the presentation token that publishes a presentation
+ * through the protocol (a send transport, then a 'screen' producer): it must be FORBIDDEN.
+ */
+export async function presentWithoutToken(server: TestServer, code: string): Promise<Ack<unknown>> {
+  const other = await participant(server, code);
+  try {
+    const t = (await other.send('transport:create', { direction: 'send' })) as Ack<{ id: string }>;
+    if (!t.ok) return t;
+    return await other.send('producer:create', {
+      transportId: t.data.id,
+      kind: 'video',
+      source: 'screen',
+      rtpParameters: { codecs: [], encodings: [] },
+    });
+  } finally {
+    other.close();
+  }
 }

@@ -1,5 +1,5 @@
 /** Deck helpers shared by the slides test and benchmark: a printable deck, and timed page turns. */
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { waitFor } from './waitFor';
 
 /** HTML of a deck: one 1280×720 page per line of text, large, in Chromium's default sans. */
@@ -56,4 +56,16 @@ export async function turnPages(
     out.push({ page, ms });
   }
   return out;
+}
+
+/** A PDF of those lines, one 1280×720 page each, printed by Chromium (fonts embedded). */
+export async function printDeck(browser: Browser, lines: string[]): Promise<Buffer> {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.setContent(deckHtml(lines));
+    return await page.pdf({ width: '1280px', height: '720px', printBackground: true });
+  } finally {
+    await context.close();
+  }
 }

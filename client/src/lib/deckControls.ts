@@ -4,9 +4,28 @@
  * PageDown, space: next; ←, PageUp: previous), take it off. Every screen follows the state.
  */
 import type { ConferenceClient } from './ConferenceClient';
-import { KeyedList, setDisabled, setHidden, setText } from './dom';
+import { KeyedList, el, setDisabled, setHidden, setText } from './dom';
 import type { ConsoleStore } from './store';
 import { runCommand, t } from './ui';
+
+/** The controls, made inside #deck-controls (the same on every console that has them). */
+function build(box: HTMLElement): void {
+  const button = (id: string, key: string, cls = '') =>
+    el('button', { id, type: 'button', class: cls }, t(key));
+  box.append(
+    el('label', { for: 'deck-select' }, t('deck.choose')),
+    el('select', { id: 'deck-select' }),
+    button('deck-show', 'deck.show'),
+    el(
+      'div',
+      { id: 'deck-pager', class: 'buttons deck-pager', hidden: '' },
+      button('deck-prev', 'deck.prev'),
+      el('span', { id: 'deck-page', class: 'deck-page' }),
+      button('deck-next', 'deck.next', 'primary'),
+      button('deck-close', 'deck.close'),
+    ),
+  );
+}
 
 export function bindDeckControls(
   store: ConsoleStore,
@@ -14,6 +33,7 @@ export function bindDeckControls(
   allowed: () => boolean,
 ): void {
   const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+  build($('deck-controls'));
   const select = $<HTMLSelectElement>('deck-select');
   const options = new KeyedList<{ id: string; label: string }, { el: HTMLOptionElement }>(
     select,

@@ -39,9 +39,37 @@ async function upload(file: File, title: string, onProgress: (job: Job) => void)
   }
 }
 
-/** Wires the upload form (#deck-title, #deck-file, #deck-upload, #deck-status, #deck-progress) and the list (#deck-list). */
+/** The upload form and the list of decks, made inside #deck-upload-mount (the same on every console). */
+function build(mount: HTMLElement): void {
+  const title = el('input', {
+    id: 'deck-title',
+    maxlength: '200',
+    'aria-label': t('decks.titlePlaceholder'),
+  });
+  title.placeholder = t('decks.titlePlaceholder');
+  mount.append(
+    el(
+      'div',
+      { class: 'deck-upload' },
+      title,
+      el('input', {
+        id: 'deck-file',
+        type: 'file',
+        accept: 'application/pdf,.pdf',
+        'aria-label': t('decks.title'),
+      }),
+      el('button', { id: 'deck-upload', type: 'button', class: 'primary' }, t('decks.upload')),
+      el('progress', { id: 'deck-progress', hidden: '' }),
+      el('span', { id: 'deck-status', role: 'status' }),
+    ),
+    el('ul', { id: 'deck-list', class: 'deck-list' }),
+  );
+}
+
+/** Wires the upload form and the list of decks, made inside #deck-upload-mount. */
 export function bindDeckUpload(store: ConsoleStore): void {
   const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+  build($('deck-upload-mount'));
   const button = $<HTMLButtonElement>('deck-upload');
   const fileInput = $<HTMLInputElement>('deck-file');
   const progress = $<HTMLProgressElement>('deck-progress');
