@@ -17,6 +17,7 @@ import {
   pageCommand,
   screenshot,
 } from '../helpers/browser';
+import { makePdf } from '../helpers/pdf';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { waitFor } from '../helpers/waitFor';
 import { deckHtml, printDeck, turnPages } from '../helpers/slides';
@@ -33,9 +34,9 @@ let pdfFile: string;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hoinghi-slides-'));
-  // A small size limit, so the test can go past it.
+  // Small limits, so the test can go past each: size, pages, time.
   server = await startTestServer({
-    decks: { maxMb: 2, maxPages: 50, convertTimeoutSec: 60, convertMemoryMb: 1024, pageWidth: 1600 },
+    decks: { maxMb: 16, maxPages: 20, convertTimeoutSec: 2, convertMemoryMb: 1024, pageWidth: 1600 },
   });
   browser = await launchBrowser();
   // The deck: Chromium prints three 1280×720 pages (fonts embedded, as any office suite does).
@@ -79,14 +80,25 @@ describe('a deck, uploaded, shown and turned', () => {
     await chair.waitForSelector('#deck-controls:not([hidden])');
   });
 
-  it('a file that is not a PDF, a damaged one and one too large are refused in words; nothing is added', async () => {
+  it('not a PDF, damaged, too large, too many pages, too slow to convert: each refused in words; nothing is added', async () => {
     const cases: [string, Buffer | string, string][] = [
       ['khong-phai.pdf', 'Đây không phải là PDF\n'.repeat(100), 'Tệp không phải PDF.'],
       ['hong.pdf', `%PDF-1.7\n${'rác '.repeat(500)}`, 'Tệp PDF bị hỏng, không đọc được.'],
       [
         'qua-lon.pdf',
-        Buffer.concat([fs.readFileSync(pdfFile), Buffer.alloc(3 * 1024 * 1024, 0x20)]),
+        Buffer.concat([fs.readFileSync(pdfFile), Buffer.alloc(17 * 1024 * 1024, 0x20)]),
         'Tệp quá lớn (vượt giới hạn dung lượng hoặc bộ nhớ chuyển đổi).',
+      ],
+      [
+        'dai.pdf',
+        makePdf(Array.from({ length: 21 }, (_, i) => `Trang ${i + 1}`)),
+        'Tài liệu có quá nhiều trang.',
+      ],
+      // Hundreds of thousands of tiny shapes on a page: rendering overruns the 2 s allowed.
+      [
+        'nang.pdf',
+        makePdf(['1', '2'], { heavyOps: 2_000_000 }),
+        'Chuyển đổi quá lâu nên đã dừng. Hãy thử tệp nhỏ hơn.',
       ],
     ];
     for (const [name, body, words] of cases) {

@@ -4,6 +4,8 @@
  * conversion that "hangs". Vietnamese text needs an embedded font: the end-to-end tests print
  * their PDFs from Chromium instead.
  */
+import zlib from 'node:zlib';
+
 export function makePdf(pageTexts: string[], opts: { heavyOps?: number } = {}): Buffer {
   const objects: string[] = [];
   const add = (body: string) => {
@@ -22,7 +24,13 @@ export function makePdf(pageTexts: string[], opts: { heavyOps?: number } = {}): 
         parts.push(`${(i * 7) % 600} ${(i * 13) % 780} 0.5 0.5 re f`);
       ops += parts.join('\n');
     }
-    const content = add(`<< /Length ${Buffer.byteLength(ops)} >>\nstream\n${ops}\nendstream`);
+    // A heavy page is compressed (as real PDFs are): millions of operators in a small file.
+    const content = opts.heavyOps
+      ? (() => {
+          const data = zlib.deflateSync(Buffer.from(ops, 'latin1')).toString('latin1');
+          return add(`<< /Length ${data.length} /Filter /FlateDecode >>\nstream\n${data}\nendstream`);
+        })()
+      : add(`<< /Length ${Buffer.byteLength(ops, 'latin1')} >>\nstream\n${ops}\nendstream`);
     kids.push(
       add(
         `<< /Type /Page /Parent ${pagesId} 0 R /MediaBox [0 0 842 595] /Resources << /Font << /F1 ${font} 0 R >> >> /Contents ${content} 0 R >>`,
@@ -35,10 +43,10 @@ export function makePdf(pageTexts: string[], opts: { heavyOps?: number } = {}): 
   let out = '%PDF-1.4\n';
   const offsets: number[] = [];
   objects.forEach((body, i) => {
-    offsets.push(Buffer.byteLength(out));
+    offsets.push(Buffer.byteLength(out, 'latin1'));
     out += `${i + 1} 0 obj\n${body}\nendobj\n`;
   });
-  const xref = Buffer.byteLength(out);
+  const xref = Buffer.byteLength(out, 'latin1');
   out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
   for (const o of offsets) out += `${String(o).padStart(10, '0')} 00000 n \n`;
   out += `trailer\n<< /Size ${objects.length + 1} /Root ${catalog} 0 R >>\nstartxref\n${xref}\n%%EOF\n`;

@@ -94,7 +94,7 @@ export const configSchema = z.strictObject({
     maxMb: z.number().int().min(1).max(1024),
     maxPages: z.number().int().min(1).max(2000),
     /** The whole conversion of one deck, seconds; beyond it the converter is killed. */
-    convertTimeoutSec: z.number().int().min(5).max(3600),
+    convertTimeoutSec: z.number().int().min(1).max(3600),
     /** Address space of the converter process, MiB. */
     convertMemoryMb: z.number().int().min(64).max(16_384),
     /** Width of the page images, px. */
