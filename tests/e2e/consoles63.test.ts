@@ -238,6 +238,42 @@ describe('a push changes only the elements of the hall it is about', () => {
   });
 });
 
+describe('a hall on air whose connection goes', () => {
+  it('the chair sees it plainly and keeps the floor to decide; the wall and the operator say so too', async () => {
+    const hall = halls[20] as { code: string };
+    const requestId = await chair.evaluate(
+      (code) =>
+        (
+          window as unknown as {
+            hoinghi: { store: { state?: { queue: { id: string; siteCode: string }[] } } };
+          }
+        ).hoinghi.store.state?.queue.find((r) => r.siteCode === code)?.id,
+      hall.code,
+    );
+    await pageCommand(chair, 'floor:grant', { requestId });
+    await everyPageSees((s) => s[hall.code] === 'onAir');
+    await expect(chair.locator('#onair-lost').isHidden()).resolves.toBe(true);
+    (joined.get(hall.code) as Participant).close();
+    joined.delete(hall.code);
+    await everyPageSees((s) => s[hall.code] === 'onAirLost');
+    const tile = chair.locator(`#sites li[data-site="${hall.code}"]`);
+    await expect(tile.locator('.hall-state').innerText()).resolves.toBe('Mất kết nối khi đang phát biểu');
+    await expect(chair.locator('#onair-lost').isVisible()).resolves.toBe(true);
+    await expect(chair.locator('#onair-site').isVisible()).resolves.toBe(true);
+    await expect(operator.locator(`#rows tr[data-site="${hall.code}"] td.status`).innerText()).resolves.toBe(
+      'Mất kết nối khi đang phát biểu',
+    );
+    const wallTile = wall.locator(`#mosaic [data-site="${hall.code}"]`);
+    await expect(wallTile.getAttribute('data-role')).resolves.toBe('speaker');
+    await expect(wallTile.getAttribute('data-signal')).resolves.toBe('offline');
+    await screenshot(chair, 'consoles63-chair-on-air-lost');
+    // The chair ends the floor: the hall is simply not connected again.
+    await pageCommand(chair, 'floor:revoke');
+    await everyPageSees((s) => s[hall.code] === 'offline');
+    offline.push(hall.code);
+  });
+});
+
 describe("the operator's table", () => {
   it('shows every hall, counts and filters by state, sorts trouble first', async () => {
     expect(await operator.locator('#rows tr').count()).toBe(63);

@@ -131,7 +131,16 @@ const halls = new KeyedList<SiteInfo, HallRow>(
 );
 
 /** The states counted above the grid, in the order a chair reads them. */
-const COUNTED: SiteStatus[] = ['onAir', 'requesting', 'ready', 'muted', 'connected', 'poor', 'offline'];
+const COUNTED: SiteStatus[] = [
+  'onAir',
+  'onAirLost',
+  'requesting',
+  'ready',
+  'muted',
+  'connected',
+  'poor',
+  'offline',
+];
 const counts = new KeyedList<SiteStatus, HallRow>(
   $('hall-counts'),
   (s) => s,
@@ -275,6 +284,8 @@ function renderFloor(state: ConferenceState): void {
     setText($('onair-site'), store.siteName(on.siteCode));
     setText($('onair-title'), on.title);
   }
+  // The speaking hall's connection is gone: said plainly; the chair keeps or ends the floor.
+  setHidden($('onair-lost'), !on || store.status(on.siteCode) !== 'onAirLost');
   showTrack($<HTMLVideoElement>('onair-video'), on ? view.camera(on.siteCode)?.track : undefined);
   queue.render(state.queue);
   setHidden($('queue-empty'), state.queue.length > 0);

@@ -2,10 +2,19 @@
 import type { ConferenceState } from '../../../protocol/conference';
 import type { SitePresence } from '../../../protocol/events';
 
-export type SiteStatus = 'offline' | 'connected' | 'ready' | 'muted' | 'poor' | 'requesting' | 'onAir';
+export type SiteStatus =
+  | 'offline'
+  | 'connected'
+  | 'ready'
+  | 'muted'
+  | 'poor'
+  | 'requesting'
+  | 'onAir'
+  /** On air, but its connection is gone: the floor is still its own until the chair decides. */
+  | 'onAirLost';
 
 export function siteStatus(state: ConferenceState, code: string, p: SitePresence | undefined): SiteStatus {
-  if (state.onAir?.siteCode === code) return 'onAir';
+  if (state.onAir?.siteCode === code) return p?.connected ? 'onAir' : 'onAirLost';
   if (!p?.connected) return 'offline';
   if (state.queue.some((r) => r.siteCode === code)) return 'requesting';
   if (p.poor) return 'poor';
@@ -22,6 +31,7 @@ export const STATUS_KEY: Record<SiteStatus, string> = {
   poor: 'tile.poor',
   requesting: 'tile.requesting',
   onAir: 'tile.onAir',
+  onAirLost: 'tile.onAirLost',
 };
 
 /** "3:07" for a waiting or remaining time. */

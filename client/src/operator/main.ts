@@ -75,7 +75,16 @@ function passes(filter: Filter, code: string): boolean {
 }
 
 /** Trouble first: what an operator must act on comes to the top. */
-const STATUS_ORDER: SiteStatus[] = ['offline', 'poor', 'muted', 'connected', 'requesting', 'onAir', 'ready'];
+const STATUS_ORDER: SiteStatus[] = [
+  'onAirLost',
+  'offline',
+  'poor',
+  'muted',
+  'connected',
+  'requesting',
+  'onAir',
+  'ready',
+];
 const ROLL_ORDER: RollCall[] = ['absent', 'unknown', 'present'];
 type SortKey = 'roster' | 'name' | 'status' | 'roll';
 let sortKey: SortKey = 'roster';
