@@ -5,6 +5,7 @@
  * chair; within the deck; the token moving takes the deck off the screens). Refusals: no
  * credential, another content type, a body over the size limit, a file that is not a PDF.
  */
+import http from 'node:http';
 import type { ConferenceState } from '../../protocol/conference';
 import { type Participant, participant, seen } from '../helpers/conferenceClient';
 import { makePdf } from '../helpers/pdf';
@@ -120,6 +121,63 @@ describe('uploading a deck', () => {
     const res = await upload(big);
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('TOO_LARGE');
+  });
+
+  it('uploads still coming count against the per-person limit: a fourth in parallel is refused, then allowed', async () => {
+    // Three uploads left open half-way (as three tabs or sockets would): none is on disk yet.
+    const { hostname, port } = new URL(server.url);
+    const open = Array.from({ length: 3 }, () => {
+      const r = http.request({
+        hostname,
+        port,
+        method: 'POST',
+        path: '/api/decks?title=x',
+        headers: {
+          authorization: `Bearer ${server.token('operator')}`,
+          'content-type': 'application/pdf',
+          'content-length': '500000',
+        },
+      });
+      r.on('error', () => undefined);
+      r.write(makePdf(['x']));
+      return r;
+    });
+    // A probe that never becomes an upload: it declares more than the size limit, so the server
+    // answers 413 at once, unless the person's slots are all taken, which it checks first (429).
+    const probe = () =>
+      new Promise<number>((resolve, reject) => {
+        const r = http.request(
+          {
+            hostname,
+            port,
+            method: 'POST',
+            path: '/api/decks?title=probe',
+            headers: {
+              authorization: `Bearer ${server.token('operator')}`,
+              'content-type': 'application/pdf',
+              'content-length': String(2 * 1024 * 1024),
+            },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        r.on('error', reject);
+        r.flushHeaders();
+      });
+    try {
+      await waitFor('the three uploads to take their places', async () =>
+        (await probe()) === 429 ? true : undefined,
+      );
+      const fourth = await upload(makePdf(['fourth']));
+      expect(fourth.status).toBe(429);
+      expect(((await fourth.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
+    } finally {
+      for (const r of open) r.destroy();
+    }
+    // Cut off, they give their places back: nothing of them is converted or kept.
+    await waitFor('the slots freed', async () => ((await probe()) === 413 ? true : undefined));
   });
 
   it('a file that is not a PDF is refused after upload with its code, and nothing joins the state', async () => {

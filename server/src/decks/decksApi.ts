@@ -106,6 +106,10 @@ export function decksApi(deps: DecksDeps): { api: express.Router; pages: express
       return void error(res, 413, 'TOO_LARGE', `the deck is larger than ${deps.limits.maxBytes} bytes`);
 
     const id = randomBytes(16).toString('hex');
+    const owner = v.actor.principal;
+    // The slot is taken now, while the body is still coming: parallel uploads (another socket,
+    // another tab) count against the limits from their first byte, not once they are on disk.
+    jobs.set(id, { status: 'converting', done: 0, total: 0, owner });
     const file = path.join(uploads, `${id}.pdf`);
     const out = fs.createWriteStream(file, { flags: 'wx' });
     let bytes = 0;
@@ -113,6 +117,7 @@ export function decksApi(deps: DecksDeps): { api: express.Router; pages: express
     const refuse = (status: number, code: string, message: string) => {
       if (refused) return;
       refused = true;
+      jobs.delete(id);
       req.unpipe(out);
       out.destroy();
       fs.rmSync(file, { force: true });
@@ -129,8 +134,6 @@ export function decksApi(deps: DecksDeps): { api: express.Router; pages: express
     out.on('error', () => refuse(500, 'INTERNAL', 'the upload could not be stored'));
     out.on('finish', () => {
       if (refused) return;
-      const owner = v.actor.principal;
-      jobs.set(id, { status: 'converting', done: 0, total: 0, owner });
       queue = queue.then(() => convert(id, file, title || 'Tài liệu', owner));
       res.status(202).set('Cache-Control', 'no-store').json({ id });
     });
