@@ -20,19 +20,12 @@ import { launchBrowser, openPage, pageCommand } from '../tests/helpers/browser';
 import { type ServerProcess, processToken, startServerProcess } from '../tests/helpers/serverProcess';
 import { waitFor } from '../tests/helpers/waitFor';
 import type { GeneratorReport } from './loadgen/generator';
-import { Generator, lowerPriority } from './load';
+import { Generator, arg, lowerPriority } from './load';
 import { machine } from './machine';
 import { median, percentile, round } from './stats';
 
 const ROOT = path.join(__dirname, '..', '..');
 const HD = { width: 1920, height: 1080 };
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} needs a positive whole number`);
-  return v;
-}
 
 type Hoinghi = {
   hoinghi: {

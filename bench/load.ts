@@ -45,7 +45,8 @@ const CLK_TCK = 100;
 /** The storm's links are set to open over 4.5 s, so that late timers on a busy machine still open them all within 5 s (measured: opened_within_ms). */
 const STORM_PLAN_MS = 4500;
 
-function arg(name: string, fallback: number): number {
+/** A positive whole-number option `--name N` of the benchmark command line. */
+export function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} needs a positive whole number`);

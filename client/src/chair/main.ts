@@ -24,7 +24,6 @@ const client = bootConsole({
   quality: qualityFromLocation(),
 });
 const store = new ConsoleStore(client);
-(window as unknown as { hoinghi: { store: ConsoleStore } }).hoinghi.store = store;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const view = new MediaView(client, $('audio-sink'));

@@ -19,7 +19,6 @@ const client = bootConsole({
   publish: { camera: false, microphone: false },
 });
 const store = new ConsoleStore(client);
-(window as unknown as { hoinghi: { store: ConsoleStore } }).hoinghi.store = store;
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 /** Whose credential this page holds: never offered for reissue. */

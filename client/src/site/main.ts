@@ -34,7 +34,6 @@ const programme = $('programme');
 const waiting = $('waiting');
 const view = new MediaView(client, $('audio-sink'));
 const store = new ConsoleStore(client);
-(window as unknown as { hoinghi: { store: ConsoleStore } }).hoinghi.store = store;
 let mySite = '';
 
 store.subscribe((changes) => {

@@ -16,7 +16,6 @@ import { bootConsole, t } from '../lib/ui';
 
 const client = bootConsole({ publish: { camera: false, microphone: false } });
 const store = new ConsoleStore(client);
-(window as unknown as { hoinghi: { store: ConsoleStore } }).hoinghi.store = store;
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 const view = new MediaView(client, $('audio-sink'));
 
@@ -231,7 +230,6 @@ function check(): void {
     if (!row) continue;
     const frames = row.track ? row.video.getVideoPlaybackQuality().totalVideoFrames : 0;
     row.still = row.track && frames === row.frames && frames > 0 ? row.still + 1 : 0;
-    if (frames !== row.frames && row.frames === 0) row.still = 0;
     row.frames = frames;
     setSignal(row, item);
   }

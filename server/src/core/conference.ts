@@ -98,16 +98,24 @@ function closeSlide(d: Draft): void {
   d.s.slide = null;
 }
 
-/** The presentation holder (a hall, or a person) or whoever holds the chair. */
-function requirePresenter(s: ConferenceState, a: Actor): void {
+/** Whether the actor holds the presentation token (as its hall, or as the person named). */
+function holdsPresentation(s: ConferenceState, a: Actor): boolean {
   const p = s.presentation;
-  const holds =
+  return (
     p !== null &&
     ((p.kind === 'site' && a.role === 'site' && a.siteCode === p.code) ||
-      (p.kind === 'person' && a.principal === p.principal));
-  if (!holds && !isChairHolder(s, a))
+      (p.kind === 'person' && a.principal === p.principal))
+  );
+}
+
+/** The presentation holder (a hall, or a person) or whoever holds the chair. */
+function requirePresenter(s: ConferenceState, a: Actor): void {
+  if (!holdsPresentation(s, a) && !isChairHolder(s, a))
     throw forbidden('only the presentation holder or the chair may show a deck');
 }
+
+/** A deck of this conference by id (states stored by older versions have none). */
+const findDeck = (s: ConferenceState, id: string) => (s.decks ?? []).find((x) => x.id === id);
 
 function requirePhase(s: ConferenceState, allowed: Phase[], what: string): void {
   if (!allowed.includes(s.phase))
@@ -306,12 +314,8 @@ const HANDLERS: Handlers = {
   },
 
   'presentation:release': (d, _cmd, a) => {
-    const p = d.s.presentation;
-    if (!p) throw wrongState('nobody holds the presentation');
-    const holds =
-      (p.kind === 'site' && a.role === 'site' && a.siteCode === p.code) ||
-      (p.kind === 'person' && a.principal === p.principal);
-    if (!holds) requireChair(d.s, a);
+    if (!d.s.presentation) throw wrongState('nobody holds the presentation');
+    if (!holdsPresentation(d.s, a)) requireChair(d.s, a);
     d.s.presentation = null;
     closeSlide(d);
     d.log('presentation.changed', null, { holder: null });
@@ -323,8 +327,7 @@ const HANDLERS: Handlers = {
     if (items.length > MAX_AGENDA) throw badRequest(`at most ${MAX_AGENDA} agenda items`);
     for (const it of items) {
       if (it.speakerSite) site(d.s, it.speakerSite);
-      if (it.deckId && !(d.s.decks ?? []).some((x) => x.id === it.deckId))
-        throw notFound(`no deck "${it.deckId}"`);
+      if (it.deckId && !findDeck(d.s, it.deckId)) throw notFound(`no deck "${it.deckId}"`);
     }
     d.s.agenda = {
       items: items.map((it, i) => ({
@@ -365,7 +368,7 @@ const HANDLERS: Handlers = {
     );
     // The item's deck opens with the floor: the speaking hall holds the presentation (it turns
     // the pages), page 1 is on every screen, and a layout without the presentation gains it.
-    const deck = item.deckId ? (d.s.decks ?? []).find((x) => x.id === item.deckId) : undefined;
+    const deck = item.deckId ? findDeck(d.s, item.deckId) : undefined;
     if (deck) {
       d.s.presentation = { kind: 'site', code: item.speakerSite };
       d.log('presentation.changed', item.speakerSite, { holder: `site:${item.speakerSite}` });
@@ -388,7 +391,7 @@ const HANDLERS: Handlers = {
   'slide:show': (d, { deckId, page }, a) => {
     requirePresenter(d.s, a);
     requirePhase(d.s, ['open', 'in_session', 'concluded'], 'presenting');
-    const deck = (d.s.decks ?? []).find((x) => x.id === deckId);
+    const deck = findDeck(d.s, deckId);
     if (!deck) throw notFound(`no deck "${deckId}"`);
     const at = page ?? 1;
     if (at > deck.pages) throw badRequest(`the deck has ${deck.pages} pages`);
@@ -400,7 +403,7 @@ const HANDLERS: Handlers = {
     requirePresenter(d.s, a);
     const slide = d.s.slide;
     if (!slide) throw wrongState('no deck is shown');
-    const deck = (d.s.decks ?? []).find((x) => x.id === slide.deckId);
+    const deck = findDeck(d.s, slide.deckId);
     if (!deck) throw notFound('the deck is gone');
     if (page > deck.pages) throw badRequest(`the deck has ${deck.pages} pages`);
     if (page === slide.page) return;
