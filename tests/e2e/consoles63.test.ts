@@ -36,11 +36,33 @@ const statuses = (page: Page) =>
   });
 
 async function everyPageSees(check: (s: Record<string, string>) => boolean): Promise<void> {
-  for (const page of [chair, operator, wall])
-    await waitFor('every console to see the halls', async () => {
-      const s = await statuses(page).catch(() => null);
-      return s && Object.keys(s).length === halls.length && check(s) ? true : undefined;
-    });
+  for (const [name, page] of [
+    ['chair', chair],
+    ['operator', operator],
+    ['wall', wall],
+  ] as const) {
+    let last: Record<string, string> | null = null;
+    await waitFor(
+      `the ${name}'s console to see the halls`,
+      async () => {
+        last = await statuses(page).catch(() => null);
+        return last && Object.keys(last).length === halls.length && check(last) ? true : undefined;
+      },
+      {
+        // Which halls are in which state, so a failure says what the page saw.
+        missing: () => {
+          const byState: Record<string, string[]> = {};
+          for (const [code, st] of Object.entries(last ?? {})) (byState[st] ??= []).push(code);
+          return {
+            halls: Object.keys(last ?? {}).length,
+            offline: byState.offline,
+            waiting,
+            byState: Object.fromEntries(Object.entries(byState).map(([k, v]) => [k, v.length])),
+          };
+        },
+      },
+    );
+  }
 }
 
 beforeAll(async () => {
@@ -339,5 +361,50 @@ describe('the wall', () => {
     await expect(wall.getAttribute('body', 'data-kiosk')).resolves.toBe('true');
     await wall.keyboard.press('k');
     await expect(wall.getAttribute('body', 'data-kiosk')).resolves.toBe('false');
+  });
+});
+
+describe('a console that joins while halls come and go', () => {
+  it('shows the presence pushed between its join answer and being ready, not the older snapshot', async () => {
+    // Hold the page between the join's answer and being ready to receive: the device waits for
+    // the router's capabilities, fetched over HTTP. Halls change meanwhile (in a join storm
+    // this window is long); the console must end up with their newest presence.
+    const context = await browser.newContext({ viewport: HD });
+    const late = await context.newPage();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    await late.route('**/api/rtp-capabilities', async (route) => {
+      await held;
+      await route.continue();
+    });
+    // A second operator (another person): the first one's session stays.
+    await late.goto(`${server.url}/operator#t=${server.token('operator-2', { role: 'operator' })}`);
+    await waitFor('the join answer, with the page not yet ready', () =>
+      late.evaluate(
+        () =>
+          performance.getEntriesByName('hoinghi:joined').length > 0 &&
+          !(window as unknown as { hoinghi: { store: { joined?: unknown } } }).hoinghi.store.joined,
+      ),
+    );
+    const comes = offline.shift() as string;
+    const goes = (halls.find((h) => joined.has(h.code) && h.code !== waiting) as { code: string }).code;
+    joined.set(comes, await participant(server, comes));
+    (joined.get(goes) as Participant).close();
+    joined.delete(goes);
+    offline.push(goes);
+    // The pushes have gone out: the consoles already joined show both changes.
+    await everyPageSees((s) => s[comes] === 'connected' && s[goes] === 'offline');
+    release();
+    await waitFor(
+      'the late console to see both changes',
+      async () => {
+        const s = await statuses(late).catch(() => null);
+        return s && s[comes] === 'connected' && s[goes] === 'offline' ? true : undefined;
+      },
+      { missing: async () => statuses(late).then((s) => ({ [comes]: s[comes], [goes]: s[goes] })) },
+    );
+    // And it shows what the others show for every hall.
+    expect(await statuses(late)).toEqual(await statuses(operator));
+    await context.close();
   });
 });

@@ -78,6 +78,13 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
   #conference?: ConferenceState;
   /** serverNow − local now, from the last state push: countdowns use the server's clock. */
   #clockOffset = 0;
+  /**
+   * While joining: the presence pushed since the join request went out, and whether a state
+   * came. The server takes the join's snapshot as the socket enters the room, so anything
+   * pushed after the request is newer than the snapshot (in a join storm, many pushes come
+   * before the answer and before the receiving side is ready). Applied over the snapshot.
+   */
+  #early?: { presence: Map<string, SitePresence>; state: boolean };
 
   constructor(opts: RoomOptions) {
     super();
@@ -93,8 +100,14 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
       // With the join request out, load the device while the answer comes.
       media.preload();
     });
-    signal.on('presence:changed', (p) => this.emit('presence', p));
-    signal.on('conference:state', ({ state, serverNow }) => this.#setConference(state, serverNow));
+    signal.on('presence:changed', (p) => {
+      if (this.#early) this.#early.presence.set(p.code, p);
+      else this.emit('presence', p);
+    });
+    signal.on('conference:state', ({ state, serverNow }) => {
+      if (this.#early) this.#early.state = true;
+      this.#setConference(state, serverNow);
+    });
     for (const event of ['track:added', 'track:removed', 'local:stream', 'error', 'screen'] as const)
       media.on(event, (...args: MediaEvents[typeof event]) => this.emit(event, ...args));
     media.on('failed', () => signal.cycle());
@@ -187,15 +200,19 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
 
   async #join(): Promise<void> {
     this.#setState('joining');
+    const early = { presence: new Map<string, SitePresence>(), state: false };
+    this.#early = early;
     try {
       const info = await this.#signal.request('session:join', {});
       mark('joined');
-      this.#setConference(info.state, info.serverNow);
+      if (!early.state) this.#setConference(info.state, info.serverNow);
       const rtpCapabilities = await this.#media.receive(info);
       await this.#signal.request('session:ready', { rtpCapabilities });
       mark('ready');
       this.#setState('connected');
-      this.emit('joined', info);
+      const presence = info.presence.map((p) => early.presence.get(p.code) ?? p);
+      this.#early = undefined;
+      this.emit('joined', { ...info, presence });
       // The camera opens once receiving is set up (with publishAfter, once that settles): it is
       // not on the way to the first picture.
       if (this.#opts.autoPublish !== false && !this.#media.hasLocalStream) {
@@ -207,6 +224,7 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
       }
       await this.#media.publish();
     } catch (e) {
+      if (this.#early === early) this.#early = undefined;
       const error: WireError =
         e instanceof RequestError ? e.error : { code: ErrorCode.Internal, message: String(e) };
       if (isTerminalCode(error.code)) {
