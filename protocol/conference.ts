@@ -10,7 +10,7 @@ export type Phase = 'scheduled' | 'open' | 'in_session' | 'concluded' | 'closed'
 export type Layout = 'speaker' | 'speaker_presentation' | 'presentation' | 'grid';
 export type AgendaKind = 'opening' | 'report' | 'statement' | 'conclusion' | 'other';
 export type RollCall = 'unknown' | 'present' | 'absent';
-export type FloorEndReason = 'revoked' | 'expired' | 'next' | 'concluded' | 'withdrawn';
+export type FloorEndReason = 'revoked' | 'expired' | 'next' | 'concluded' | 'withdrawn' | 'lost';
 
 /** Who acts: derived from a verified credential, never from what a client claims. */
 export interface Actor {
@@ -47,6 +47,20 @@ export interface OnAir {
   warned: boolean;
   expired: boolean;
   agendaItemId: string | null;
+  /**
+   * Set while the speaking site's connection is lost: its clock stops here (the countdown
+   * shows the time left at that moment) and resumes, with the same time left, when it is back.
+   */
+  pausedAt?: number;
+}
+
+/**
+ * A site whose connection was lost without a clean goodbye: what it held (on air, its place
+ * in the queue, the presentation) is kept until `releaseAt`, then released by the rules.
+ */
+export interface AwaySite {
+  since: number;
+  releaseAt: number;
 }
 
 export interface AgendaItem {
@@ -110,6 +124,8 @@ export interface ConferenceState {
   decks?: DeckInfo[];
   /** The deck page shown, or none (absent in older states: none). */
   slide?: SlideState | null;
+  /** Sites lost and not yet back, by code (absent in older states: none). */
+  away?: Record<string, AwaySite>;
   /** Counters that keep ids and minutes numbering deterministic and continuous across restarts. */
   nextRequest: number;
   nextMinute: number;
@@ -122,6 +138,9 @@ export type MinuteType =
   | 'conference.closed'
   | 'site.joined'
   | 'site.left'
+  | 'site.lost'
+  | 'site.back'
+  | 'site.released'
   | 'rollcall.marked'
   | 'floor.requested'
   | 'floor.withdrawn'

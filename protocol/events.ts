@@ -9,6 +9,7 @@
  */
 
 import type { ConferenceState, MinuteEntry } from './conference';
+import type { HealthSample, SiteHealth } from './health';
 import type { PayloadInput } from './schemas';
 
 export const PROTOCOL_VERSION = 2;
@@ -128,6 +129,9 @@ interface MediaAcks {
   'transport:connect': null;
   'producer:create': { id: string };
   'producer:close': null;
+  'transport:restart': { iceParameters: Record<string, unknown> };
+  'stats:report': null;
+  'health:history': { code: string; samples: HealthSample[] };
 }
 
 /**
@@ -169,6 +173,8 @@ export interface ServerToClientEvents {
   'conference:state': (payload: { state: ConferenceState; serverNow: number }) => void;
   /** New minutes entries; to the chair, co-chair and operators only. */
   'minutes:appended': (payload: { entries: MinuteEntry[] }) => void;
+  /** Every site's health, each sampling period; to the chair, co-chair and operators only. */
+  'health:changed': (payload: { sites: SiteHealth[] }) => void;
 }
 
 /* The names come from the lists below rather than from ClientToServerEvents, whose payloads
@@ -184,6 +190,12 @@ export const MEDIA_EVENTS = [
   'transport:connect',
   'producer:create',
   'producer:close',
+  /** A transport whose connection failed asks for fresh ICE credentials (an ICE restart). */
+  'transport:restart',
+  /** A site's browser's own figures, every few seconds. */
+  'stats:report',
+  /** One site's health history (the last hour); chair, co-chair and operators. */
+  'health:history',
 ] as const;
 
 export const COMMAND_EVENTS = [
@@ -225,6 +237,7 @@ export const SERVER_EVENTS: readonly ServerEventName[] = [
   'session:closed',
   'conference:state',
   'minutes:appended',
+  'health:changed',
 ];
 
 /** Handshake auth field and the data of a refused connection (`connect_error`). */

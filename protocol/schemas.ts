@@ -33,6 +33,8 @@ const text = (max: number) =>
     });
 const empty = z.strictObject({});
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
+/** A finite measured figure. */
+const num = (min: number, max: number) => z.number().finite().min(min).max(max);
 
 export const schemas = {
   'session:join': empty,
@@ -46,6 +48,16 @@ export const schemas = {
     rtpParameters: mediaObject(32 * 1024),
   }),
   'producer:close': z.strictObject({ producerId: id }),
+  'transport:restart': z.strictObject({ transportId: id }),
+  'stats:report': z.strictObject({
+    sendKbps: num(0, 1_000_000),
+    recvKbps: num(0, 1_000_000),
+    fps: num(0, 1000),
+    freezes: int(0, 1_000_000),
+    audioLevel: num(0, 1),
+    rttMs: num(0, 600_000).optional(),
+  }),
+  'health:history': z.strictObject({ code }),
 
   'conference:open': empty,
   'conference:start': empty,

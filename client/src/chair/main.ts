@@ -133,6 +133,7 @@ const halls = new KeyedList<SiteInfo, HallRow>(
 const COUNTED: SiteStatus[] = [
   'onAir',
   'onAirLost',
+  'reconnecting',
   'requesting',
   'ready',
   'muted',

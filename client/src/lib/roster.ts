@@ -11,11 +11,12 @@ export type SiteStatus =
   | 'requesting'
   | 'onAir'
   /** On air, but its connection is gone: the floor is still its own until the chair decides. */
-  | 'onAirLost';
+  | 'onAirLost'
+  | 'reconnecting';
 
 export function siteStatus(state: ConferenceState, code: string, p: SitePresence | undefined): SiteStatus {
   if (state.onAir?.siteCode === code) return p?.connected ? 'onAir' : 'onAirLost';
-  if (!p?.connected) return 'offline';
+  if (!p?.connected) return state.away?.[code] ? 'reconnecting' : 'offline';
   if (state.queue.some((r) => r.siteCode === code)) return 'requesting';
   if (p.poor) return 'poor';
   if (p.camera && !p.microphone) return 'muted';
@@ -32,6 +33,7 @@ export const STATUS_KEY: Record<SiteStatus, string> = {
   requesting: 'tile.requesting',
   onAir: 'tile.onAir',
   onAirLost: 'tile.onAirLost',
+  reconnecting: 'tile.reconnecting',
 };
 
 /** "3:07" for a waiting or remaining time. */

@@ -76,6 +76,7 @@ function passes(filter: Filter, code: string): boolean {
 /** Trouble first: what an operator must act on comes to the top. */
 const STATUS_ORDER: SiteStatus[] = [
   'onAirLost',
+  'reconnecting',
   'offline',
   'poor',
   'muted',

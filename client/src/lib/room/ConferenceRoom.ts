@@ -14,6 +14,7 @@ import {
   type SitePresence,
   type WireError,
 } from '../../../../protocol/events';
+import type { HealthSample, SiteHealth } from '../../../../protocol/health';
 import { Emitter } from '../Emitter';
 import { mark } from '../mark';
 import {
@@ -43,6 +44,8 @@ export interface RoomEvents {
   error: [error: WireError];
   /** This console's screen share started, or stopped (and why). */
   screen: [sharing: boolean, reason?: ScreenStopReason];
+  /** Every site's health, each sampling period (chair, co-chair and operators only). */
+  health: [sites: SiteHealth[]];
 }
 
 export interface RoomOptions {
@@ -104,6 +107,7 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
       if (this.#early) this.#early.presence.set(p.code, p);
       else this.emit('presence', p);
     });
+    signal.on('health:changed', ({ sites }) => this.emit('health', sites));
     signal.on('conference:state', ({ state, serverNow }) => {
       if (this.#early) this.#early.state = true;
       this.#setConference(state, serverNow);
@@ -146,6 +150,11 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
     this.#signal.close();
     this.#media.drop();
     this.#media.stopCapture();
+  }
+
+  /** One site's health over the last hour (chair, co-chair and operators). */
+  async healthHistory(code: string): Promise<HealthSample[]> {
+    return (await this.#signal.request('health:history', { code })).samples;
   }
 
   inboundStats(only?: { siteCode?: string; kind?: 'audio' | 'video' }): Promise<InboundStat[]> {
