@@ -22,11 +22,18 @@ function onAirState(endsAt: number, flags: { warned?: boolean; expired?: boolean
 describe('the countdown, one rule for every console', () => {
   it('counts down by the server clock, warns in the last warningSec, and counts the overrun with a minus', () => {
     const s = onAirState(100_000);
-    expect(countdown(s, 0)).toEqual({ remainingMs: 100_000, text: '1:40', time: 'ok' });
+    expect(countdown(s, 0)).toEqual({ remainingMs: 100_000, text: '1:40', time: 'ok', paused: false });
     expect(countdown(s, 70_000)?.time).toBe('warning');
     expect(countdown(s, 69_999)?.time).toBe('ok');
     expect(countdown(s, 100_000)).toMatchObject({ text: '0:00', time: 'expired' });
     expect(countdown(s, 112_300)).toMatchObject({ text: '-0:13', time: 'expired' });
+  });
+
+  it("stands still while the speaker's connection is lost, at the time it had left", () => {
+    const s = onAirState(100_000);
+    (s.onAir as { pausedAt?: number }).pausedAt = 40_000;
+    expect(countdown(s, 40_000)).toEqual({ remainingMs: 60_000, text: '1:00', time: 'ok', paused: true });
+    expect(countdown(s, 95_000)).toEqual({ remainingMs: 60_000, text: '1:00', time: 'ok', paused: true });
   });
 
   it("follows the server's flags even when the local clock disagrees", () => {

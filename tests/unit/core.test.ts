@@ -518,6 +518,110 @@ describe('layout, roll call, connections', () => {
   });
 });
 
+describe('a site lost without a goodbye: held, then released by the rules', () => {
+  const HOLD = 60_000;
+  /** A observes a system event at the run's clock. */
+  const see = (r: Run, ev: Parameters<typeof observe>[1]) => {
+    const out = observe(r.state, ev, r.now);
+    r.state = out.state;
+    r.minutes.push(...out.minutes);
+    return r;
+  };
+  /** A on air with 300 s and holding the presentation, B then C in the queue. */
+  function speaking(): Run {
+    const r = inSession()
+      .do(A, { type: 'floor:request', title: 'first' })
+      .do(B, { type: 'floor:request', title: 'b' })
+      .do(C, { type: 'floor:request', title: 'c' });
+    r.do(chair, { type: 'floor:grant', requestId: r.state.queue[0]?.id as string });
+    r.do(chair, { type: 'presentation:give', to: { kind: 'site', code: 'a' } });
+    return r;
+  }
+
+  /** The id of a site's request in the queue. */
+  const r0 = (r: Run, code: string) => r.state.queue.find((q) => q.siteCode === code)?.id as string;
+
+  it('keeps the floor, queue place and presentation, with the clock stopped, and gives them back as they were', () => {
+    const r = speaking().at(100_000); // 200 s left
+    see(r, { type: 'site:lost', siteCode: 'a', holdMs: HOLD });
+    expect(r.last()).toMatchObject({
+      type: 'site.lost',
+      siteCode: 'a',
+      data: { holdSec: 60, remainingSec: 200 },
+    });
+    expect(r.state.away).toEqual({ a: { since: T0 + 100_000, releaseAt: T0 + 160_000 } });
+    expect(r.state.onAir?.pausedAt).toBe(T0 + 100_000);
+    // A second report of the same loss changes nothing.
+    const held = structuredClone(r.state);
+    see(r, { type: 'site:lost', siteCode: 'a', holdMs: HOLD });
+    expect(r.state).toEqual(held);
+    // While it is away the clock neither warns nor expires, and nothing is released early.
+    r.at(159_999);
+    expect(r.state.onAir?.warned).toBe(false);
+    expect(nextDeadline(r.state)).toBe(T0 + 160_000);
+    see(r.at(150_000), { type: 'site:connected', siteCode: 'a' });
+    expect(r.last()).toMatchObject({ type: 'site.back', siteCode: 'a', data: { awaySec: 50 } });
+    expect(r.state.away).toBeUndefined();
+    expect(r.state.onAir).toMatchObject({ siteCode: 'a', endsAt: T0 + 300_000 + 50_000 });
+    expect(r.state.onAir?.pausedAt).toBeUndefined();
+    expect(queueSites(r)).toEqual(['b', 'c']);
+    expect(r.state.presentation).toEqual({ kind: 'site', code: 'a' });
+    // 200 s left, as when it went.
+    expect((r.state.onAir?.endsAt as number) - r.now).toBe(200_000);
+  });
+
+  it('not back within the hold: the floor ends, its requests leave the queue, its presentation goes, in the minutes', () => {
+    const r = speaking().at(100_000);
+    see(r, { type: 'site:lost', siteCode: 'a', holdMs: HOLD });
+    see(r, { type: 'site:lost', siteCode: 'b', holdMs: HOLD });
+    r.at(160_000);
+    expect(r.state.onAir).toBeNull();
+    expect(queueSites(r)).toEqual(['c']);
+    expect(r.state.presentation).toBeNull();
+    expect(r.state.away).toBeUndefined();
+    const types = r.minutes.slice(-5).map((m) => [m.type, m.siteCode, m.data.reason ?? m.data.released]);
+    expect(types).toEqual([
+      ['floor.ended', 'a', 'lost'],
+      ['presentation.changed', null, 'lost'],
+      ['site.released', 'a', 'floor,presentation'],
+      ['floor.withdrawn', 'b', 'lost'],
+      ['site.released', 'b', 'queue'],
+    ]);
+    // Coming back afterwards is an ordinary join: nothing is given back.
+    see(r, { type: 'site:connected', siteCode: 'a' });
+    expect(r.last().type).toBe('site.joined');
+    expect(r.state.onAir).toBeNull();
+  });
+
+  it('a site that is lost holding nothing is released with nothing to release; others are untouched', () => {
+    const r = speaking().do(chair, { type: 'floor:withdraw', requestId: r0(speaking(), 'c') });
+    see(r, { type: 'site:lost', siteCode: 'c', holdMs: HOLD });
+    expect(r.state.onAir?.pausedAt).toBeUndefined(); // A's clock runs on
+    r.at(HOLD);
+    expect(r.last()).toMatchObject({ type: 'site.released', siteCode: 'c', data: { released: 'nothing' } });
+    expect(r.state.onAir?.siteCode).toBe('a');
+    expect(queueSites(r)).toEqual(['b']);
+  });
+
+  it('the floor granted to a site that is away waits for it; the chair can still end it', () => {
+    const r = inSession().do(B, { type: 'floor:request', title: 'b' });
+    see(r, { type: 'site:lost', siteCode: 'b', holdMs: HOLD });
+    r.do(chair, { type: 'floor:grant', requestId: r.state.queue[0]?.id as string });
+    expect(r.state.onAir?.pausedAt).toBe(r.now);
+    r.do(chair, { type: 'floor:revoke' });
+    expect(r.state.onAir).toBeNull();
+    expect(r.state.away?.b).toBeDefined();
+  });
+
+  it('survives a restart: the held sites are in the stored state', () => {
+    const r = speaking();
+    see(r, { type: 'site:lost', siteCode: 'a', holdMs: HOLD });
+    const stored = JSON.parse(JSON.stringify(r.state)) as ConferenceState;
+    expect(stored.away).toEqual(r.state.away);
+    expect(stored.onAir?.pausedAt).toBe(r.state.onAir?.pausedAt);
+  });
+});
+
 describe('minutes', () => {
   it('are numbered without gaps across every kind of command', () => {
     const r = inSession()

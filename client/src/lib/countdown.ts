@@ -14,17 +14,21 @@ export interface Countdown {
   /** "4:59", "0:00", "-0:12". */
   text: string;
   time: TimeState;
+  /** The speaker's connection is lost: the clock stands still at the time it had left. */
+  paused: boolean;
 }
 
 export function countdown(state: ConferenceState | undefined, serverNow: number): Countdown | null {
   const on = state?.onAir;
   if (!state || !on) return null;
-  const remainingMs = on.endsAt - serverNow;
+  const paused = on.pausedAt !== undefined;
+  const remainingMs = on.endsAt - (on.pausedAt ?? serverNow);
   const expired = on.expired || remainingMs <= 0;
   const warning = on.warned || remainingMs <= state.settings.warningSec * 1000;
   return {
     remainingMs,
     text: remainingMs >= 0 ? clock(remainingMs) : `-${clock(-remainingMs)}`,
     time: expired ? 'expired' : warning ? 'warning' : 'ok',
+    paused,
   };
 }

@@ -24,5 +24,10 @@ export type CommandType = Command['type'];
 export type SystemEvent =
   | { type: 'site:connected'; siteCode: string }
   | { type: 'site:disconnected'; siteCode: string }
+  /**
+   * The site's connection went without a goodbye (heartbeats or media stopped, the socket
+   * dropped): what it holds is kept for `holdMs`, its speaking clock stops meanwhile.
+   */
+  | { type: 'site:lost'; siteCode: string; holdMs: number }
   /** A deck finished converting (server/src/decks): it joins the conference's decks. */
   | { type: 'deck:added'; deck: DeckInfo };

@@ -172,6 +172,8 @@ function grant(d: Draft, req: FloorRequest, allottedSec: number, agendaItemId: s
     warned: false,
     expired: false,
     agendaItemId,
+    // Granted to a site that is lost and held: its clock waits for it.
+    ...(d.s.away?.[req.siteCode] ? { pausedAt: d.now } : {}),
   };
   d.log('floor.granted', req.siteCode, { requestId: req.id, title: req.title, allottedSec });
 }
@@ -296,7 +298,7 @@ const HANDLERS: Handlers = {
       throw badRequest('seconds must be 1 to 3600');
     on.allottedMs += seconds * 1000;
     on.endsAt += seconds * 1000;
-    on.warned = d.now >= on.endsAt - d.s.settings.warningSec * 1000;
+    on.warned = (on.pausedAt ?? d.now) >= on.endsAt - d.s.settings.warningSec * 1000;
     on.expired = false;
     d.log('floor.extended', on.siteCode, { requestId: on.requestId, seconds });
   },
@@ -465,43 +467,106 @@ export function observe(state: ConferenceState, ev: SystemEvent, now: number): O
     return { state: d.s, minutes: d.minutes };
   }
   site(d.s, ev.siteCode);
-  d.log(ev.type === 'site:connected' ? 'site.joined' : 'site.left', ev.siteCode);
+  const away = d.s.away?.[ev.siteCode];
+  const on = d.s.onAir?.siteCode === ev.siteCode ? d.s.onAir : null;
+  if (ev.type === 'site:lost') {
+    if (away) return { state, minutes: [] }; // already held: the first loss counts
+    d.s.away = { ...d.s.away, [ev.siteCode]: { since: now, releaseAt: now + ev.holdMs } };
+    if (on && on.pausedAt === undefined) on.pausedAt = now;
+    d.log('site.lost', ev.siteCode, {
+      holdSec: Math.round(ev.holdMs / 1000),
+      ...(on ? { remainingSec: Math.max(0, Math.round((on.endsAt - now) / 1000)) } : {}),
+    });
+  } else if (ev.type === 'site:connected' && away) {
+    // Back within its hold: everything it held is as it was, its remaining time too.
+    dropAway(d.s, ev.siteCode);
+    if (on?.pausedAt !== undefined) resume(on, now);
+    d.log('site.back', ev.siteCode, { awaySec: Math.round((now - away.since) / 1000) });
+  } else {
+    d.log(ev.type === 'site:connected' ? 'site.joined' : 'site.left', ev.siteCode);
+  }
   return { state: d.s, minutes: d.minutes };
+}
+
+function dropAway(s: ConferenceState, code: string): void {
+  if (!s.away) return;
+  const { [code]: _gone, ...rest } = s.away;
+  s.away = Object.keys(rest).length ? rest : undefined;
+}
+
+/** The speaker's clock runs again with the time it had left when its connection went. */
+function resume(on: NonNullable<ConferenceState['onAir']>, now: number): void {
+  on.endsAt += now - (on.pausedAt as number);
+  delete on.pausedAt;
+}
+
+/** A lost site not back in time: its floor ends, its requests leave the queue, its presentation goes. */
+function release(d: Draft, code: string): void {
+  dropAway(d.s, code);
+  const released: string[] = [];
+  if (d.s.onAir?.siteCode === code) {
+    endFloor(d, 'lost');
+    released.push('floor');
+  }
+  for (const req of d.s.queue.filter((r) => r.siteCode === code)) {
+    d.s.queue = d.s.queue.filter((r) => r.id !== req.id);
+    d.log('floor.withdrawn', code, { requestId: req.id, reason: 'lost' });
+    released.push('queue');
+  }
+  const p = d.s.presentation;
+  if (p?.kind === 'site' && p.code === code) {
+    d.s.presentation = null;
+    closeSlide(d);
+    d.log('presentation.changed', null, { holder: null, reason: 'lost' });
+    released.push('presentation');
+  }
+  d.log('site.released', code, { released: [...new Set(released)].join(',') || 'nothing' });
 }
 
 /** Advances time: the warning before the end, expiry, and (by policy) the end after the grace period. */
 export function tick(state: ConferenceState, now: number): Outcome {
+  const due = Object.entries(state.away ?? {})
+    .filter(([, a]) => now >= a.releaseAt)
+    .map(([code]) => code);
   const on = state.onAir;
-  if (!on) return { state, minutes: [] };
-  const warnAt = on.endsAt - state.settings.warningSec * 1000;
-  const endAt = on.endsAt + state.settings.graceSec * 1000;
-  const due =
-    (!on.warned && now >= warnAt) ||
-    (!on.expired && now >= on.endsAt) ||
-    (state.settings.expiry === 'end' && now >= endAt);
-  if (!due) return { state, minutes: [] };
+  // A paused clock (its site lost) neither warns nor expires until it runs again.
+  const running = on && on.pausedAt === undefined ? on : null;
+  const warnAt = running ? running.endsAt - state.settings.warningSec * 1000 : Infinity;
+  const endAt = running ? running.endsAt + state.settings.graceSec * 1000 : Infinity;
+  const floorDue =
+    running !== null &&
+    ((!running.warned && now >= warnAt) ||
+      (!running.expired && now >= running.endsAt) ||
+      (state.settings.expiry === 'end' && now >= endAt));
+  if (!floorDue && due.length === 0) return { state, minutes: [] };
   const d = new Draft(structuredClone(state), now, null);
-  const cur = d.s.onAir as NonNullable<ConferenceState['onAir']>;
-  if (!cur.warned && now >= warnAt) {
-    cur.warned = true;
-    d.log('floor.warning', cur.siteCode, {
-      requestId: cur.requestId,
-      remainingSec: Math.max(0, Math.round((cur.endsAt - now) / 1000)),
-    });
+  for (const code of due) release(d, code);
+  const cur = d.s.onAir;
+  if (floorDue && cur && cur.pausedAt === undefined) {
+    if (!cur.warned && now >= warnAt) {
+      cur.warned = true;
+      d.log('floor.warning', cur.siteCode, {
+        requestId: cur.requestId,
+        remainingSec: Math.max(0, Math.round((cur.endsAt - now) / 1000)),
+      });
+    }
+    if (!cur.expired && now >= cur.endsAt) {
+      cur.expired = true;
+      d.log('floor.expired', cur.siteCode, { requestId: cur.requestId, policy: state.settings.expiry });
+    }
+    if (state.settings.expiry === 'end' && now >= endAt) endFloor(d, 'expired');
   }
-  if (!cur.expired && now >= cur.endsAt) {
-    cur.expired = true;
-    d.log('floor.expired', cur.siteCode, { requestId: cur.requestId, policy: state.settings.expiry });
-  }
-  if (state.settings.expiry === 'end' && now >= endAt) endFloor(d, 'expired');
   return { state: d.s, minutes: d.minutes };
 }
 
 /** When `tick` next has something to do, or null. */
 export function nextDeadline(state: ConferenceState): number | null {
+  const times = Object.values(state.away ?? {}).map((a) => a.releaseAt);
   const on = state.onAir;
-  if (!on) return null;
-  if (!on.warned) return Math.min(on.endsAt - state.settings.warningSec * 1000, on.endsAt);
-  if (!on.expired) return on.endsAt;
-  return state.settings.expiry === 'end' ? on.endsAt + state.settings.graceSec * 1000 : null;
+  if (on && on.pausedAt === undefined) {
+    if (!on.warned) times.push(Math.min(on.endsAt - state.settings.warningSec * 1000, on.endsAt));
+    else if (!on.expired) times.push(on.endsAt);
+    else if (state.settings.expiry === 'end') times.push(on.endsAt + state.settings.graceSec * 1000);
+  }
+  return times.length ? Math.min(...times) : null;
 }
