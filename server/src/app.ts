@@ -22,10 +22,14 @@ import { type Roster, parseRoster } from './core/roster';
 import { decksApi } from './decks/decksApi';
 import { credentialsApi } from './http/credentialsApi';
 import { createHttpApp } from './http/httpApp';
+import { metricsApi } from './http/metricsApi';
 import { createLogger } from './logger';
 import { ConferenceMedia } from './media/ConferenceMedia';
 import { UdpMonitor } from './media/udpHealth';
 import { WorkerPool } from './media/WorkerPool';
+import { Metrics } from './metrics/metrics';
+import { observeSockets } from './metrics/socketMetrics';
+import { WorkerObjects } from './metrics/workerObjects';
 import { type Clock, ConferenceService, systemClock } from './service/ConferenceService';
 import { boundedParser } from './signaling/boundedParser';
 import { type IoServer, type Signaling, attachSignaling } from './signaling/signaling';
@@ -119,6 +123,8 @@ export interface Application {
   readonly service: ConferenceService;
   readonly signaling: Signaling;
   readonly pool: WorkerPool;
+  /** Prometheus metrics (GET /metrics); the health monitor plugs in with setHealthSource. */
+  readonly metrics: Metrics;
   media(): ConferenceMedia;
   stop(): Promise<void>;
 }
@@ -163,6 +169,18 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     throw e;
   }
   let stopping = false;
+  const metrics = new Metrics({ sites: roster.sites.map((s) => s.code) });
+  // Counted from the first router on: before the conference media makes any.
+  const workerObjects = new WorkerObjects();
+  for (const e of pool.entries()) workerObjects.track(e.worker);
+  metrics.setWorkerSource(() =>
+    pool.entries().map((e) => ({
+      index: e.index,
+      pid: e.worker.pid,
+      usage: () => e.worker.getResourceUsage(),
+      objects: () => workerObjects.counts(e.worker),
+    })),
+  );
   const udp = new UdpMonitor({
     workers: () => pool.entries().map((e) => ({ index: e.index, pid: e.worker.pid, udpPort: e.udpPort })),
     warn: (msg, fields) => log.warn(msg, fields),
@@ -232,6 +250,7 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     now: () => Date.now(),
   });
   app.use('/api/decks', decks.api);
+  app.get('/metrics', metricsApi({ verify, allowLocalhost: config.metrics.allowLocalhost, metrics }));
   app.use('/decks', decks.pages);
   const httpServer = http.createServer(app);
   const io: IoServer = new Server(httpServer, {
@@ -259,14 +278,19 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
       connectBurst: sig.connectBurst,
       requestCooldownMs: sig.requestCooldownSec * 1000,
     },
+    metrics,
   });
+  observeSockets(io, metrics);
+  metrics.setSessionSource(() => signaling.sessions.all().map((s) => s.actor.role));
 
   // A worker death takes only the sessions whose media it carried (they are asked to join
   // again); the replacement worker takes its share of the peers that join from then on.
   pool.on('workerDied', (index) => {
+    metrics.workerDied();
     if (!stopping) media.workerDied(index);
   });
   pool.on('workerReplaced', (entry) => {
+    workerObjects.track(entry.worker);
     if (stopping) return;
     media
       .addWorker(entry)
@@ -298,6 +322,7 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     service,
     signaling,
     pool,
+    metrics,
     media: () => media,
     async stop() {
       if (stopping) return;

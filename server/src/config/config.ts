@@ -100,6 +100,11 @@ export const configSchema = z.strictObject({
     /** Width of the page images, px. */
     pageWidth: z.number().int().min(320).max(4096),
   }),
+  /** GET /metrics (Prometheus): always with an operator's credential; without one, see below. */
+  metrics: z.strictObject({
+    /** Answer a scraper on this host (loopback, not through a proxy) without a credential. */
+    allowLocalhost: z.boolean(),
+  }),
 });
 
 function validTimeZone(tz: string): boolean {
@@ -146,6 +151,7 @@ export const ENV_KEYS: Record<string, string> = {
   HOINGHI_DECK_MAX_MB: 'decks.maxMb',
   HOINGHI_DECK_MAX_PAGES: 'decks.maxPages',
   HOINGHI_DECK_TIMEOUT_SEC: 'decks.convertTimeoutSec',
+  HOINGHI_METRICS_ALLOW_LOCALHOST: 'metrics.allowLocalhost',
 };
 /** Variables read elsewhere (setup, the client build, the config file path), not config keys. */
 const ENV_OTHER = new Set([
@@ -171,6 +177,9 @@ const NUMERIC_KEYS = new Set([
   'decks.maxPages',
   'decks.convertTimeoutSec',
 ]);
+
+/** Keys set by `true` or `false` (any other value is refused by the schema, naming the key). */
+const BOOLEAN_KEYS = new Set(['metrics.allowLocalhost']);
 
 type Json = Record<string, unknown>;
 
@@ -234,7 +243,17 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       );
     }
     const num = Number(value);
-    setPath(raw, key, NUMERIC_KEYS.has(key) && value.trim() !== '' && Number.isFinite(num) ? num : value);
+    const word = value.trim().toLowerCase();
+    const bool = word === 'true' ? true : word === 'false' ? false : undefined;
+    setPath(
+      raw,
+      key,
+      NUMERIC_KEYS.has(key) && value.trim() !== '' && Number.isFinite(num)
+        ? num
+        : BOOLEAN_KEYS.has(key) && bool !== undefined
+          ? bool
+          : value,
+    );
   }
   if (opts.overrides) raw = merge(raw, opts.overrides);
   const result = configSchema.safeParse(raw);

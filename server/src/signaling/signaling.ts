@@ -34,6 +34,7 @@ import { type Actor, MINUTES_READERS } from '../core/model';
 import type { Roster } from '../core/roster';
 import { createLogger } from '../logger';
 import { type ConferenceMedia, MediaRequestError } from '../media/ConferenceMedia';
+import type { Metrics } from '../metrics/metrics';
 import type { ConferenceService } from '../service/ConferenceService';
 import { type CredentialLimits, CredentialLimiter, TokenBucket } from './limits';
 import { type SessionHandle, Sessions } from './Sessions';
@@ -72,6 +73,11 @@ export interface SignalingDeps {
   media: () => ConferenceMedia;
   /** Per-credential limits: events, sockets, connections, floor-request cooldown. */
   limits: CredentialLimits;
+  /**
+   * Prometheus metrics. Joins, drops, answers and their errors are already counted at the
+   * socket.io edge (metrics/socketMetrics.ts): count here only what that cannot see.
+   */
+  metrics?: Metrics;
 }
 
 export interface Signaling {
