@@ -1,11 +1,14 @@
 /**
  * One place for what a console knows: the roster from the join, presence per site, the
- * conference state and the server's clock. Views subscribe and are called once per burst of
+ * conference state and the server's clock, and each site's health (with the samples pushed
+ * since the page opened, for its sparkline). Views subscribe and are called once per burst of
  * pushes (a microtask later), with what changed, and patch their own elements from here.
  */
 import type { ConferenceState } from '../../../protocol/conference';
 import type { JoinResult, SiteInfo, SitePresence } from '../../../protocol/events';
+import type { SiteHealth } from '../../../protocol/health';
 import type { ConferenceClient } from './ConferenceClient';
+import { HealthTrail } from './health';
 import { type SiteStatus, siteStatus } from './roster';
 
 export interface Changes {
@@ -14,6 +17,8 @@ export interface Changes {
   conference: boolean;
   /** Codes whose presence changed. */
   presence: Set<string>;
+  /** Codes whose health changed: a new level, or a new sample (chair, co-chair and operators get them). */
+  health: Set<string>;
 }
 
 type Listener = (changes: Changes) => void;
@@ -30,6 +35,8 @@ export class ConsoleStore {
   #join?: JoinResult;
   #halls: SiteInfo[] = [];
   readonly #presence = new Map<string, SitePresence>();
+  readonly #health = new Map<string, SiteHealth>();
+  readonly #trails = new Map<string, HealthTrail>();
   readonly #names = new Map<string, string>();
   readonly #listeners: Listener[] = [];
   #pending: Changes | null = null;
@@ -53,6 +60,18 @@ export class ConsoleStore {
       this.#presence.set(p.code, p);
       this.#queue().presence.add(p.code);
     });
+    // Kept across a rejoin: the server's next push brings it up to date, and the trail goes on.
+    client.on('health', (sites) => {
+      for (const h of sites) {
+        const before = this.#health.get(h.code);
+        this.#health.set(h.code, h);
+        let trail = this.#trails.get(h.code);
+        if (!trail) this.#trails.set(h.code, (trail = new HealthTrail()));
+        const sampled = h.last ? trail.add(h.last) : false;
+        if (sampled || before?.level !== h.level || before.since !== h.since)
+          this.#queue().health.add(h.code);
+      }
+    });
     client.on('conference', () => {
       this.#pushAt ??= performance.now();
       this.#queue().conference = true;
@@ -62,7 +81,7 @@ export class ConsoleStore {
   /** Calls `fn` after every burst of changes (and now, if joined already). */
   subscribe(fn: Listener): void {
     this.#listeners.push(fn);
-    if (this.#join) fn({ roster: true, conference: true, presence: new Set() });
+    if (this.#join) fn({ roster: true, conference: true, presence: new Set(), health: new Set() });
   }
 
   get joined(): JoinResult | undefined {
@@ -90,6 +109,16 @@ export class ConsoleStore {
     return this.#presence.get(code);
   }
 
+  /** A site's health now; undefined before the first push about it. */
+  health(code: string): SiteHealth | undefined {
+    return this.#health.get(code);
+  }
+
+  /** The samples of a site pushed since this page opened (the last ten minutes at most). */
+  healthTrail(code: string): HealthTrail | undefined {
+    return this.#trails.get(code);
+  }
+
   status(code: string): SiteStatus {
     const state = this.state;
     return state ? siteStatus(state, code, this.#presence.get(code)) : 'offline';
@@ -101,7 +130,7 @@ export class ConsoleStore {
 
   #queue(): Changes {
     if (!this.#pending) {
-      this.#pending = { roster: false, conference: false, presence: new Set() };
+      this.#pending = { roster: false, conference: false, presence: new Set(), health: new Set() };
       queueMicrotask(() => this.#flush());
     }
     return this.#pending;

@@ -2,17 +2,26 @@
  * Operator view: every hall in one table with its state in words and colour, camera and
  * microphone, roll call, and a button to reissue the hall's join link (the old link stops
  * working at once). Counters on top are also filters (not connected, no camera, no microphone,
- * poor, present, absent); the table sorts by name, state (trouble first) or roll call, and a
- * search finds a hall without diacritics. Rows are made once per hall and patched in place.
+ * poor, present, absent); the table sorts by name, state (trouble first), connection health
+ * (trouble first) or roll call, and a search finds a hall without diacritics. Each hall's
+ * health is in words and colour with its figures and a sparkline; a click on a hall opens its
+ * last hour (./healthDetail.ts), and a hall that gets worse raises an alert (./healthAlerts.ts).
+ * Rows are made once per hall and patched in place.
  */
 import type { RollCall } from '../../../protocol/conference';
 import type { SiteInfo } from '../../../protocol/events';
+import type { SiteHealth } from '../../../protocol/health';
 import { KeyedList, el, setAttr, setHidden, setText } from '../lib/dom';
+import { type Figure, troubleCompare } from '../lib/health';
+import { type Sparkline, sparkline } from '../lib/healthChart';
+import { figure, levelText, timeOf } from '../lib/healthWords';
 import { reissueErrorText, reissueLink } from '../lib/reissue';
 import { STATUS_KEY, type SiteStatus, nameMatches } from '../lib/roster';
 import { ConsoleStore } from '../lib/store';
 import { bindDeckUpload } from '../lib/deckUpload';
 import { agendaEditor } from './agendaEditor';
+import { healthAlerts } from './healthAlerts';
+import { healthDetail } from './healthDetail';
 import { bootConsole, currentLang, runCommand, t, tokenFromLocation } from '../lib/ui';
 
 const client = bootConsole({
@@ -86,7 +95,7 @@ const STATUS_ORDER: SiteStatus[] = [
   'ready',
 ];
 const ROLL_ORDER: RollCall[] = ['absent', 'unknown', 'present'];
-type SortKey = 'roster' | 'name' | 'status' | 'roll';
+type SortKey = 'roster' | 'name' | 'status' | 'health' | 'roll';
 let sortKey: SortKey = 'roster';
 let sortDir = 1;
 let filter: Filter = 'all';
@@ -103,7 +112,10 @@ function ordered(): SiteInfo[] {
         : 0;
   return halls.sort((a, b) => {
     if (sortKey === 'name') return sortDir * collator.compare(a.name, b.name);
-    const d = (key(a) as number) - (key(b) as number);
+    const d =
+      sortKey === 'health'
+        ? troubleCompare(store.health(a.code), store.health(b.code))
+        : (key(a) as number) - (key(b) as number);
     return d !== 0 ? sortDir * d : (index.get(a.code) ?? 0) - (index.get(b.code) ?? 0);
   });
 }
@@ -167,7 +179,23 @@ interface SiteRow {
   microphone: HTMLElement;
   microphoneText: HTMLElement;
   roll: HTMLElement;
+  health: HTMLElement;
+  figures: Record<Figure, HTMLElement>;
+  spark: Sparkline;
+  /** The health last written into the row (null before any): a push about others leaves it be. */
+  shown: SiteHealth | null | undefined;
 }
+
+/** The figures of the table, in the order of its header. */
+const FIGURES: [Figure, string][] = [
+  ['upKbps', 'up'],
+  ['downKbps', 'down'],
+  ['lossPct', 'loss'],
+  ['rttMs', 'rtt'],
+  ['jitterMs', 'jitter'],
+  ['score', 'score'],
+  ['fps', 'fps'],
+];
 
 async function mark(code: string, status: 'present' | 'absent'): Promise<void> {
   await runCommand(client, 'rollcall:mark', { siteCode: code, status });
@@ -204,17 +232,59 @@ const rows = new KeyedList<SiteInfo, SiteRow>(
             },
             t('operator.reissue'),
           );
+    const health = el('td', { class: 'health' });
+    const figures = {} as Record<Figure, HTMLElement>;
+    const figs = el('span', { class: 'figs' });
+    for (const [f, key] of FIGURES) {
+      figures[f] = el('span', { class: 'fig-value' });
+      // The header names the figures on screen; a screen reader hears each one's name here.
+      figs.append(
+        el(
+          'span',
+          { class: 'fig', 'data-fig': key },
+          el('span', { class: 'visually-hidden' }, `${t(`health.figName.${key}`)}: `),
+          figures[f],
+        ),
+      );
+    }
+    const spark = sparkline(t('health.sparkLabel'));
+    const trend = el(
+      'button',
+      {
+        type: 'button',
+        class: 'spark-button',
+        'data-health-detail': s.code,
+        'aria-label': t('health.openFor', { site: s.name }),
+        'aria-haspopup': 'dialog',
+      },
+      spark.svg,
+    );
     const tr = el(
       'tr',
       { 'data-site': s.code },
       el('td', { class: 'name' }, s.name),
       status,
+      health,
       camera,
       microphone,
+      el('td', { class: 'figures' }, figs),
+      el('td', { class: 'trend' }, trend),
       el('td', { class: 'roll-cell' }, roll, ' ', present, absent),
       el('td', {}, link),
     );
-    return { el: tr, status, camera, cameraText, microphone, microphoneText, roll };
+    return {
+      el: tr,
+      status,
+      camera,
+      cameraText,
+      microphone,
+      microphoneText,
+      roll,
+      health,
+      figures,
+      spark,
+      shown: null,
+    };
   },
   (row, s) => {
     const p = store.presence(s.code);
@@ -231,6 +301,16 @@ const rows = new KeyedList<SiteInfo, SiteRow>(
     const roll = rollOf(s.code);
     setAttr(row.roll, 'class', `roll roll-${roll}`);
     setText(row.roll, t(`rollcall.${roll}`));
+    // Health: every period brings every site; a row is written only when its own health was
+    // pushed again, and each write compares first, so a hall whose health held still is not touched.
+    const h = store.health(s.code);
+    if (row.shown === h) return;
+    row.shown = h;
+    setAttr(row.el, 'data-health', h?.level ?? 'unknown');
+    setText(row.health, levelText(h?.level));
+    setAttr(row.health, 'title', h && h.since > 0 ? t('health.since', { time: timeOf(h.since) }) : null);
+    for (const [f] of FIGURES) setText(row.figures[f], figure(h?.last?.[f], f));
+    row.spark.update(store.healthTrail(s.code));
   },
 );
 
@@ -263,6 +343,11 @@ function showTab(which: 'halls' | 'agenda'): void {
 $('tab-halls').addEventListener('click', () => showTab('halls'));
 $('tab-agenda').addEventListener('click', () => showTab('agenda'));
 
+const alerts = healthAlerts(store);
+const detail = healthDetail(store);
+// Beside the store: tests read the alerts and the beeps there.
+Object.assign((window as unknown as { hoinghi: object }).hoinghi, { alerts });
+
 store.subscribe((changes) => {
   agenda.render();
   if (changes.roster) {
@@ -270,6 +355,19 @@ store.subscribe((changes) => {
     $('conference-title').textContent = store.joined?.conference.title ?? '';
   }
   render();
+  alerts.update(changes);
+  detail.update(changes);
+});
+
+// A click on a hall's row (not on one of its buttons) or on its sparkline opens its health.
+$('rows').addEventListener('click', (ev) => {
+  const target = ev.target as Element;
+  const button = target.closest<HTMLButtonElement>('button[data-health-detail]');
+  if (button?.dataset.healthDetail) return detail.open(button.dataset.healthDetail, button);
+  if (target.closest('button, input, a, select, textarea, label')) return;
+  const tr = target.closest<HTMLElement>('tr[data-site]');
+  if (tr?.dataset.site)
+    detail.open(tr.dataset.site, tr.querySelector<HTMLButtonElement>('button[data-health-detail]'));
 });
 
 /* ---- reissuing a hall's link: one dialog, confirm → request → show the new link ---- */
