@@ -260,8 +260,11 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     // At most 3 arguments in a packet: socket.io spreads them onto the stack (boundedParser.ts).
     parser: boundedParser,
     maxHttpBufferSize: 256 * 1024,
-    pingInterval: 5000,
-    pingTimeout: 5000,
+    // A heartbeat several times within health.lostAfterSec, so that a silent session is seen
+    // as lost in that time (signaling.ts, which holds its place); the socket itself is kept
+    // twice as long, so a line that comes back after a short blackout resumes the same session.
+    pingInterval: Math.min(5000, (config.health.lostAfterSec * 1000) / 4),
+    pingTimeout: config.health.lostAfterSec * 2000,
   });
   const sig = config.signaling;
   const signaling = attachSignaling(io, {
@@ -279,9 +282,12 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
       requestCooldownMs: sig.requestCooldownSec * 1000,
     },
     metrics,
+    health: config.health,
+    healthStore: store,
   });
   observeSockets(io, metrics);
   metrics.setSessionSource(() => signaling.sessions.all().map((s) => s.actor.role));
+  metrics.setHealthSource(() => signaling.health.current());
 
   // A worker death takes only the sessions whose media it carried (they are asked to join
   // again); the replacement worker takes its share of the peers that join from then on.

@@ -27,8 +27,10 @@ export async function participant(
   server: TestServer,
   who: string,
   token = server.token(who),
+  /** Another address of the server (a fault relay in front of it). */
+  url = server.url,
 ): Promise<Participant> {
-  const socket = await connect(server.url, token);
+  const socket = await connect(url, token);
   const states: ConferenceState[] = [];
   const minutes: unknown[] = [];
   socket.on('conference:state', ({ state }: { state: ConferenceState }) => states.push(state));

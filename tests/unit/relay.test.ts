@@ -357,10 +357,9 @@ describe('FaultRelay close', () => {
   const count = (kinds: string[]) => process.getActiveResourcesInfo().filter((r) => kinds.includes(r)).length;
 
   it('closes every socket and timer it opened', async () => {
-    // Closed handles leave the list at the loop's next close phase: the earlier tests' first.
-    await waitFor('no sockets open', () => count(SOCKETS) === 0, {
-      missing: () => process.getActiveResourcesInfo(),
-    });
+    // Other suites in this process (jest --runInBand) may hold sockets of their own (a media
+    // worker's pipes): what this test opens must be gone at the end, whatever was there before.
+    const before = count(SOCKETS);
     const relay = new FaultRelay();
     const echo = dgram.createSocket('udp4');
     echo.on('message', (m, from) => echo.send(m, from.port, from.address));
@@ -394,10 +393,10 @@ describe('FaultRelay close', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await new Promise<void>((resolve) => echo.close(() => resolve()));
     await new Promise<void>((resolve) => client.close(() => resolve()));
-    await waitFor('the sockets to be gone', () => count(SOCKETS) === 0, {
+    await waitFor('the sockets to be gone', () => count(SOCKETS) <= before, {
       missing: () => process.getActiveResourcesInfo(),
     });
-    expect(count(SOCKETS)).toBe(0);
+    expect(count(SOCKETS)).toBeLessThanOrEqual(before);
     expect(relay.stats()).toMatchObject({ udpIn: 3, udpOut: 2, tcpHeld: 0 });
   });
 });

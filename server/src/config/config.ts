@@ -21,6 +21,16 @@ export const CONFIG_DIR = path.join(PROJECT_ROOT, 'config');
 const port = z.number().int().min(1).max(65535);
 const ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'an IPv4 address');
 const logLevel = z.enum(['debug', 'info', 'warn', 'error']);
+/** A health level's thresholds: a site is at least at that level when any figure reaches it. */
+const thresholds = z.strictObject({
+  lossPct: z.number().min(0).max(100),
+  rttMs: z.number().int().min(1).max(60_000),
+  jitterMs: z.number().int().min(1).max(60_000),
+  /** mediasoup's stream score (0–10) at or below this. */
+  score: z.number().int().min(0).max(10),
+  /** Freezes of its programme the site's browser reported in one sample. */
+  freezes: z.number().int().min(1).max(1000),
+});
 
 export const configSchema = z.strictObject({
   http: z.strictObject({
@@ -100,6 +110,26 @@ export const configSchema = z.strictObject({
     /** Width of the page images, px. */
     pageWidth: z.number().int().min(320).max(4096),
   }),
+  /**
+   * Connection health and liveness (server/src/health, docs/operations.md): how often each
+   * site is sampled, how long its history is kept, when it is lost, how long what it held is
+   * kept for it, and the thresholds of its level (any figure past "poor" makes it poor; past
+   * "degraded", degraded).
+   */
+  health: z.strictObject({
+    sampleSec: z.number().int().min(2).max(5),
+    historyMinutes: z
+      .number()
+      .int()
+      .min(60)
+      .max(24 * 60),
+    /** No heartbeat (or, while media flowed, no RTP/RTCP) for this long: the site is lost. */
+    lostAfterSec: z.number().int().min(3).max(300),
+    /** A lost site's floor, queue places and presentation are kept this long, then released. */
+    holdSec: z.number().int().min(0).max(3600),
+    degraded: thresholds,
+    poor: thresholds,
+  }),
   /** GET /metrics (Prometheus): always with an operator's credential; without one, see below. */
   metrics: z.strictObject({
     /** Answer a scraper on this host (loopback, not through a proxy) without a credential. */
@@ -151,6 +181,9 @@ export const ENV_KEYS: Record<string, string> = {
   HOINGHI_DECK_MAX_MB: 'decks.maxMb',
   HOINGHI_DECK_MAX_PAGES: 'decks.maxPages',
   HOINGHI_DECK_TIMEOUT_SEC: 'decks.convertTimeoutSec',
+  HOINGHI_HEALTH_SAMPLE_SEC: 'health.sampleSec',
+  HOINGHI_LOST_AFTER_SEC: 'health.lostAfterSec',
+  HOINGHI_HOLD_SEC: 'health.holdSec',
   HOINGHI_METRICS_ALLOW_LOCALHOST: 'metrics.allowLocalhost',
 };
 /** Variables read elsewhere (setup, the client build, the config file path), not config keys. */
@@ -176,6 +209,9 @@ const NUMERIC_KEYS = new Set([
   'decks.maxMb',
   'decks.maxPages',
   'decks.convertTimeoutSec',
+  'health.sampleSec',
+  'health.lostAfterSec',
+  'health.holdSec',
 ]);
 
 /** Keys set by `true` or `false` (any other value is refused by the schema, naming the key). */

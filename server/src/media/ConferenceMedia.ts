@@ -85,6 +85,28 @@ export interface PeerInfo {
   onProducerClosed?: (producerId: string, source: MediaSource, reason: 'presentation-moved') => void;
 }
 
+/** What the SFU measures of one site's media (ConferenceMedia.siteStats). */
+export interface RawSiteStats {
+  /** Bytes received from and sent to the site, all its transports, since they were made. */
+  bytesIn: number;
+  bytesOut: number;
+  /** Bits per second, site → server and server → site. */
+  upBps: number;
+  downBps: number;
+  /** Loss %, of what reaches us (upstream) and of what it reports receiving (downstream). */
+  upLossPct: number | null;
+  downLossPct: number | null;
+  jitterMs: number | null;
+  rttMs: number | null;
+  /** Lowest producer score, 0–10. */
+  score: number | null;
+  /** Counters since the producers were made. */
+  nacks: number;
+  plis: number;
+  transports: number;
+  producers: number;
+}
+
 interface RouterSlot {
   entry: PoolEntry;
   router: types.Router;
@@ -192,6 +214,20 @@ export class ConferenceMedia {
     }
   }
 
+  #transportFailed(peer: PeerMedia, transport: types.WebRtcTransport, why: string): void {
+    if (this.#peers.get(peer.id) !== peer || transport.closed) return;
+    log.warn('transport failed; the session starts its media again', {
+      principal: peer.party.principal,
+      why,
+    });
+    this.removePeer(peer.id);
+    try {
+      peer.onMediaLost();
+    } catch (e) {
+      log.error('telling a peer its media failed', { peer: peer.id, error: e });
+    }
+  }
+
   /** Routers in use: one per live worker once a replaced worker has been taken up. */
   get workers(): number {
     return this.#routers.size;
@@ -289,8 +325,15 @@ export class ConferenceMedia {
       throw new MediaRequestError('not-found', 'peer has no media session');
     }
     peer.transports.set(transport.id, transport);
+    // A failed DTLS handshake or ICE connection leaves the session without media: the server
+    // notices it and has the session start its media again (its client comes back with the
+    // same credential, keeping its place). A 'closed' DTLS state is an ordinary departure.
     transport.on('dtlsstatechange', (state) => {
-      if (state === 'failed' || state === 'closed') log.warn('transport DTLS state', { peerId, state });
+      if (state === 'failed') this.#transportFailed(peer, transport, `DTLS ${state}`);
+      else if (state === 'closed') log.debug('transport DTLS closed', { peerId });
+    });
+    transport.on('icestatechange', (state) => {
+      if (state === 'disconnected') log.info('transport ICE disconnected', { peerId });
     });
     return transport;
   }
@@ -634,6 +677,93 @@ export class ConferenceMedia {
       }
     }
     return out;
+  }
+
+  /**
+   * The SFU's own figures of a site's media (its hall's session, or the chair's for the central
+   * bridge), for its health: bytes and bitrates of its transports both ways, and of its
+   * producers loss, jitter, score, NACKs and PLIs (counters since they were made), and the
+   * round trip time from one of its consumers' receiver reports. Null when it has no media.
+   */
+  async siteStats(siteCode: string): Promise<RawSiteStats | null> {
+    const peers = [...this.#peers.values()].filter(
+      (p) =>
+        p.party.siteCode === siteCode &&
+        (p.party.role === 'site' || p.party.principal === this.#state.chairHolder),
+    );
+    if (peers.length === 0) return null;
+    const out: RawSiteStats = {
+      bytesIn: 0,
+      bytesOut: 0,
+      upBps: 0,
+      downBps: 0,
+      upLossPct: null,
+      downLossPct: null,
+      jitterMs: null,
+      rttMs: null,
+      score: null,
+      nacks: 0,
+      plis: 0,
+      transports: 0,
+      producers: 0,
+    };
+    const max = (a: number | null, b: number) => (a === null ? b : Math.max(a, b));
+    const jobs: Promise<void>[] = [];
+    for (const p of peers) {
+      for (const t of p.transports.values()) {
+        out.transports += 1;
+        jobs.push(
+          t.getStats().then(([st]) => {
+            if (!st) return;
+            out.bytesIn += st.bytesReceived;
+            out.bytesOut += st.bytesSent;
+            out.upBps += st.recvBitrate;
+            out.downBps += st.sendBitrate;
+          }),
+        );
+      }
+      for (const pr of p.producers.values()) {
+        out.producers += 1;
+        jobs.push(
+          pr.getStats().then((list) => {
+            for (const st of list) {
+              // jitter is in RTP clock units: 48 kHz audio, 90 kHz video.
+              const ms = (st.jitter / (pr.kind === 'audio' ? 48 : 90)) | 0;
+              out.jitterMs = max(out.jitterMs, ms);
+              // fractionLost is RTCP's: lost share of the last interval, in 256ths.
+              out.upLossPct = max(out.upLossPct, (st.fractionLost / 256) * 100);
+              out.score = out.score === null ? st.score : Math.min(out.score, st.score);
+              out.nacks += st.nackCount;
+              out.plis += st.pliCount;
+              if (st.roundTripTime) out.rttMs = max(out.rttMs, st.roundTripTime);
+            }
+          }),
+        );
+      }
+      const consumer = [...p.consumers.values()].find((c) => !c.paused && !c.producerPaused);
+      if (consumer)
+        jobs.push(
+          consumer.getStats().then((list) => {
+            for (const st of list) {
+              if (st.type !== 'outbound-rtp') continue;
+              if (st.roundTripTime) out.rttMs = max(out.rttMs, st.roundTripTime);
+              out.downLossPct = max(out.downLossPct, (st.fractionLost / 256) * 100);
+            }
+          }),
+        );
+    }
+    // A transport or producer closed meanwhile: its figures are simply missing from this sample.
+    await Promise.allSettled(jobs);
+    return out;
+  }
+
+  /**
+   * An ICE restart of one of the peer's transports (its client saw the connection fail):
+   * fresh ICE credentials for the client to use.
+   */
+  async restartIce(peerId: string, transportId: string): Promise<Record<string, unknown>> {
+    const t = this.#transport(peerId, transportId);
+    return (await this.#asRequest(() => t.restartIce())) as unknown as Record<string, unknown>;
   }
 
   /** For the wall benchmark and monitoring: the layer each wall consumer is set to and forwards. */

@@ -10,6 +10,8 @@ export interface SessionHandle {
   actor: Actor;
   /** Ends the session from the server side with a reason the client shows. */
   close(reason: CloseReason): void;
+  /** It stopped answering (no heartbeat): it does not count as connected meanwhile. */
+  lost?: boolean;
 }
 
 export class Sessions {
@@ -29,13 +31,22 @@ export class Sessions {
     return true;
   }
 
+  isCurrent(session: SessionHandle): boolean {
+    return this.#byPrincipal.get(session.actor.principal)?.id === session.id;
+  }
+
   all(): SessionHandle[] {
     return [...this.#byPrincipal.values()];
   }
 
   /** A site is connected when any session speaks for it (the central bridge: any central person). */
   siteConnected(code: string): boolean {
-    return this.all().some((s) => s.actor.siteCode === code);
+    return this.all().some((s) => s.actor.siteCode === code && !s.lost);
+  }
+
+  /** Its only sessions stopped answering. */
+  siteLost(code: string): boolean {
+    return !this.siteConnected(code) && this.all().some((s) => s.actor.siteCode === code && s.lost);
   }
 
   presence(

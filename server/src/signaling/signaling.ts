@@ -34,6 +34,8 @@ import { type Actor, MINUTES_READERS } from '../core/model';
 import type { Roster } from '../core/roster';
 import { createLogger } from '../logger';
 import { type ConferenceMedia, MediaRequestError } from '../media/ConferenceMedia';
+import type { Config } from '../config/config';
+import { HealthMonitor, type HealthSummaryStore } from '../health/HealthMonitor';
 import type { Metrics } from '../metrics/metrics';
 import type { ConferenceService } from '../service/ConferenceService';
 import { type CredentialLimits, CredentialLimiter, TokenBucket } from './limits';
@@ -50,6 +52,10 @@ export interface SocketData {
   /** The generation of the link this socket came in with. */
   generation: number;
   joined: boolean;
+  /** Liveness of a joined session: when anything last came from it, and whether it is lost. */
+  live?: { lastSeen: number; lost: boolean; onLost(silentMs: number): void };
+  /** Why the server closed it, when it did. */
+  closeReason?: CloseReason;
 }
 export type IoServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -78,10 +84,14 @@ export interface SignalingDeps {
    * socket.io edge (metrics/socketMetrics.ts): count here only what that cannot see.
    */
   metrics?: Metrics;
+  /** Health sampling and liveness (config `health`), and where its minute summaries are kept. */
+  health: Config['health'];
+  healthStore?: HealthSummaryStore;
 }
 
 export interface Signaling {
   sessions: Sessions;
+  health: HealthMonitor;
   closeAll(reason: CloseReason): void;
 }
 
@@ -186,7 +196,7 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
     io.to(ROOM).emit('presence:changed', p);
   };
   deps.media().onSiteMedia = announce;
-  const ctx = {
+  const ctx: PresenceContext = {
     announce,
     presence: () =>
       sessions.presence(
@@ -194,6 +204,36 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
         (c) => deps.media().siteMedia(c),
       ),
   };
+
+  // Health: every site sampled; the chair, co-chair and operators get each round.
+  const health = new HealthMonitor(deps.health, {
+    siteCodes: () => roster.sites.map((s) => s.code),
+    session: (code) => (sessions.siteConnected(code) ? 'up' : sessions.siteLost(code) ? 'lost' : 'none'),
+    stats: (code) => deps.media().siteStats(code),
+    now: () => Date.now(),
+    ...(deps.healthStore ? { store: deps.healthStore } : {}),
+  });
+  health.onSample((sites) => io.to(MINUTES_ROOM).emit('health:changed', { sites }));
+  health.start();
+  ctx.health = health;
+
+  // Liveness: a session silent for lostAfterSec (no packet, not even a heartbeat answer) is
+  // lost: its site shows as reconnecting and what it holds is kept for holdSec. The socket
+  // may still come back (a blackout shorter than socket.io's own timeout): then it is back.
+  const lostAfterMs = deps.health.lostAfterSec * 1000;
+  const liveness = setInterval(
+    () => {
+      const now = Date.now();
+      for (const sk of io.of('/').sockets.values()) {
+        const live = sk.data.live;
+        if (!live || live.lost || now - live.lastSeen < lostAfterMs) continue;
+        live.lost = true;
+        live.onLost(now - live.lastSeen);
+      }
+    },
+    Math.min(500, lostAfterMs / 4),
+  );
+  liveness.unref();
 
   io.on('connection', (socket) => {
     try {
@@ -206,7 +246,10 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
 
   return {
     sessions,
+    health,
     closeAll(reason) {
+      clearInterval(liveness);
+      health.stop();
       for (const s of sessions.all()) s.close(reason);
     },
   };
@@ -215,6 +258,7 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
 interface PresenceContext {
   announce(code: string): void;
   presence(): SitePresence[];
+  health?: HealthMonitor;
 }
 
 function onConnection(
@@ -235,6 +279,7 @@ function onConnection(
     id: socket.id,
     actor,
     close: (reason) => {
+      socket.data.closeReason = reason;
       socket.emit('session:closed', { reason });
       socket.disconnect(true);
     },
@@ -331,6 +376,11 @@ function onConnection(
   // past that is cut. (Events, known or not, are metered per credential by allow().)
   const acks = new TokenBucket(deps.limits.ratePerSec * 4, deps.limits.burst * 4, Date.now());
   socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
+    const live = socket.data.live;
+    if (live) {
+      live.lastSeen = Date.now();
+      if (live.lost) back();
+    }
     if (packet.type !== 'message' || typeof packet.data !== 'string') return;
     const kind = packet.data[0];
     if ((kind !== '3' && kind !== '6') || cut || acks.take(Date.now())) return;
@@ -394,6 +444,7 @@ function onConnection(
     }
     void socket.join(ROOM);
     if (MINUTES_READERS.includes(actor.role)) void socket.join(MINUTES_ROOM);
+    socket.data.live = { lastSeen: Date.now(), lost: false, onLost: lost };
     ctx.announce(site.code);
     if (!wasConnected && actor.role === 'site')
       service.observe({ type: 'site:connected', siteCode: site.code });
@@ -426,6 +477,24 @@ function onConnection(
     return { id: producer.id };
   });
 
+  handle('transport:restart', async ({ transportId }) => ({
+    iceParameters: await deps.media().restartIce(session.id, transportId),
+  }));
+
+  handle('stats:report', (report) => {
+    // A hall's browser, or the chair's for the central bridge: their figures are their site's.
+    if (actor.role === 'site' || actor.principal === service.state.chairHolder)
+      ctx.health?.report(site.code, report);
+  });
+
+  handle('health:history', ({ code }) => {
+    if (!MINUTES_READERS.includes(actor.role))
+      throw new WireFailure(ErrorCode.Forbidden, 'only the chair, co-chair and operators see health');
+    if (!roster.sites.some((s) => s.code === code))
+      throw new WireFailure(ErrorCode.NotFound, `no site "${code}"`);
+    return { code, samples: ctx.health?.history(code) ?? [] };
+  });
+
   handle('producer:close', ({ producerId }) => {
     deps.media().closeProducer(session.id, producerId);
   });
@@ -450,6 +519,35 @@ function onConnection(
     });
   }
 
+  /** No heartbeat or anything else for lostAfterSec: the site is held for it (see attachSignaling). */
+  const lost = (silentMs: number): void => {
+    session.lost = true;
+    log.info('no answer from the session: lost, its place kept', { principal: actor.principal, silentMs });
+    try {
+      ctx.announce(site.code);
+      if (actor.role === 'site' && sessions.isCurrent(session) && !sessions.siteConnected(site.code))
+        service.observe({ type: 'site:lost', siteCode: site.code, holdMs: deps.health.holdSec * 1000 });
+    } catch (e) {
+      log.error('recording a lost site failed', { principal: actor.principal, error: e });
+    }
+  };
+
+  /** It answers again before its socket was given up: it is back where it was. */
+  const back = (): void => {
+    const live = socket.data.live;
+    if (!live) return;
+    live.lost = false;
+    session.lost = false;
+    log.info('the session answers again', { principal: actor.principal });
+    try {
+      ctx.announce(site.code);
+      if (actor.role === 'site' && sessions.isCurrent(session))
+        service.observe({ type: 'site:connected', siteCode: site.code });
+    } catch (e) {
+      log.error('recording a site back failed', { principal: actor.principal, error: e });
+    }
+  };
+
   socket.on('disconnect', (reason) => {
     cancelExpiry();
     if (!socket.data.joined) return;
@@ -458,17 +556,30 @@ function onConnection(
     } catch (e) {
       log.error('removing a peer from the media failed', { principal: actor.principal, error: e });
     }
+    // Gone on purpose (the client left, its link was revoked or expired): an ordinary departure.
+    // Anything else (the connection dropped or stopped answering, its media must start again)
+    // is a loss: the site's place is kept for holdSec, for it to come back.
+    const closed = socket.data.closeReason;
+    const departed =
+      reason === 'client namespace disconnect' ||
+      closed === 'revoked' ||
+      closed === 'expired' ||
+      closed === 'server-shutdown';
     try {
       if (sessions.detach(session)) {
         ctx.announce(site.code);
         if (!sessions.siteConnected(site.code) && actor.role === 'site') {
-          service.observe({ type: 'site:disconnected', siteCode: site.code });
+          service.observe(
+            departed
+              ? { type: 'site:disconnected', siteCode: site.code }
+              : { type: 'site:lost', siteCode: site.code, holdMs: deps.health.holdSec * 1000 },
+          );
         }
       }
     } catch (e) {
       log.error('recording a departure failed', { principal: actor.principal, error: e });
     }
-    log.info('left', { principal: actor.principal, reason });
+    log.info('left', { principal: actor.principal, reason, ...(closed ? { closed } : {}) });
   });
 }
 

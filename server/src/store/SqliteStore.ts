@@ -7,9 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ConferenceState, MinuteEntry } from '../core/model';
+import type { HealthSummary, HealthSummaryStore } from '../health/HealthMonitor';
 import type { ConferenceStore, CredentialStore, Stored } from './store';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 /** The database file in a data directory (the server and the links CLI open the same one). */
 export function storeFile(dataDir: string): string {
@@ -25,7 +26,7 @@ interface MinuteRow {
   data: string;
 }
 
-export class SqliteStore implements ConferenceStore, CredentialStore {
+export class SqliteStore implements ConferenceStore, CredentialStore, HealthSummaryStore {
   readonly #db: Database.Database;
   readonly #upsert: Database.Statement;
   readonly #append: Database.Statement;
@@ -100,6 +101,42 @@ export class SqliteStore implements ConferenceStore, CredentialStore {
         COMMIT;
       `);
     }
+    if (version < 3) {
+      this.#db.exec(`
+        BEGIN IMMEDIATE;
+        CREATE TABLE IF NOT EXISTS health_minute (
+          site_code TEXT NOT NULL, minute INTEGER NOT NULL, sample TEXT NOT NULL,
+          PRIMARY KEY (site_code, minute)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS health_minute_at ON health_minute (minute);
+        PRAGMA user_version = 3;
+        COMMIT;
+      `);
+    }
+  }
+
+  /** Each site's health, a row per minute; older than a day is dropped as new rows come. */
+  saveHealth(rows: HealthSummary[]): void {
+    const put = this.#db.prepare(
+      `INSERT INTO health_minute (site_code, minute, sample) VALUES (?, ?, ?)
+       ON CONFLICT(site_code, minute) DO UPDATE SET sample = excluded.sample`,
+    );
+    const prune = this.#db.prepare('DELETE FROM health_minute WHERE minute < ?');
+    this.#db.transaction(() => {
+      for (const r of rows) put.run(r.code, r.minute, JSON.stringify(r.sample));
+      prune.run(Date.now() - 24 * 3600_000);
+    })();
+  }
+
+  loadHealth(since: number): HealthSummary[] {
+    const rows = this.#db
+      .prepare('SELECT site_code, minute, sample FROM health_minute WHERE minute >= ? ORDER BY minute')
+      .all(since) as { site_code: string; minute: number; sample: string }[];
+    return rows.map((r) => ({
+      code: r.site_code,
+      minute: r.minute,
+      sample: JSON.parse(r.sample) as HealthSummary['sample'],
+    }));
   }
 
   credentialGenerations(): Map<string, number> {

@@ -97,6 +97,11 @@ async function newDevice(): Promise<Device> {
   return new Device();
 }
 
+/** How long a transport may stay disconnected before an ICE restart is asked for. */
+const ICE_RESTART_AFTER_MS = 4000;
+/** ICE restarts tried before the session starts again. */
+const MAX_ICE_RESTARTS = 2;
+
 export class MediaEngine extends Emitter<MediaEvents> {
   readonly #signal: SignalClient;
   readonly #opts: MediaOptions;
@@ -447,10 +452,89 @@ export class MediaEngine extends Emitter<MediaEvents> {
           .then(({ id }) => callback({ id }), errback);
       });
     }
-    transport.on('connectionstatechange', (state) => {
-      if (state === 'failed') this.emit('failed');
-    });
+    this.#watchConnection(transport);
     return transport;
+  }
+
+  /**
+   * A transport whose connection drops recovers in steps: it often comes back by itself (the
+   * link returns; ICE checks resume); if it stays disconnected for ICE_RESTART_AFTER_MS, or
+   * fails, the server is asked for fresh ICE credentials (an ICE restart, the session and
+   * everything else unchanged); only if that does not bring it back is the session started
+   * again ('failed': a fresh session with the same credential, keeping its place).
+   */
+  #watchConnection(transport: ms.Transport): void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let restarts = 0;
+    const restart = async () => {
+      timer = undefined;
+      if (transport.closed || transport.connectionState === 'connected') return;
+      if (restarts >= MAX_ICE_RESTARTS) return void this.emit('failed');
+      restarts += 1;
+      try {
+        const { iceParameters } = await this.#signal.request('transport:restart', {
+          transportId: transport.id,
+        });
+        if (transport.closed) return;
+        await transport.restartIce({ iceParameters: iceParameters as unknown as ms.IceParameters });
+        // Not connected again within the wait: one more restart, then a fresh session.
+        timer = setTimeout(() => void restart(), ICE_RESTART_AFTER_MS * 2);
+      } catch {
+        if (!transport.closed) this.emit('failed');
+      }
+    };
+    transport.on('connectionstatechange', (state) => {
+      clearTimeout(timer);
+      timer = undefined;
+      if (state === 'connected') restarts = 0;
+      else if (state === 'failed') void restart();
+      else if (state === 'disconnected') timer = setTimeout(() => void restart(), ICE_RESTART_AFTER_MS);
+      else if (state === 'closed') restarts = MAX_ICE_RESTARTS;
+    });
+  }
+
+  /**
+   * The figures this console's browser measures, for the control room (`stats:report`): totals
+   * since the transports were made (the caller takes differences) and the latest levels.
+   */
+  async healthFigures(): Promise<{
+    bytesSent: number;
+    bytesReceived: number;
+    framesDecoded: number;
+    /** The best frame rate among what it receives (its programme). */
+    fps: number;
+    freezes: number;
+    audioLevel: number;
+    rttMs: number | null;
+  }> {
+    const out = {
+      bytesSent: 0,
+      bytesReceived: 0,
+      framesDecoded: 0,
+      fps: 0,
+      freezes: 0,
+      audioLevel: 0,
+      rttMs: null as number | null,
+    };
+    const send = this.#sendTransport ? await this.#sendTransport.catch(() => undefined) : undefined;
+    for (const t of [send, this.#recvTransport]) {
+      if (!t || t.closed) continue;
+      (await t.getStats().catch(() => new Map())).forEach((r: Record<string, unknown>) => {
+        if (r.type === 'transport') {
+          out.bytesSent += Number(r.bytesSent ?? 0);
+          out.bytesReceived += Number(r.bytesReceived ?? 0);
+        } else if (r.type === 'candidate-pair' && r.nominated && typeof r.currentRoundTripTime === 'number') {
+          out.rttMs = Math.max(out.rttMs ?? 0, r.currentRoundTripTime * 1000);
+        } else if (r.type === 'inbound-rtp' && r.kind === 'video') {
+          out.framesDecoded += Number(r.framesDecoded ?? 0);
+          out.fps = Math.max(out.fps, Number(r.framesPerSecond ?? 0));
+          out.freezes += Number(r.freezeCount ?? 0);
+        } else if (r.type === 'media-source' && r.kind === 'audio') {
+          out.audioLevel = Math.max(out.audioLevel, Number(r.audioLevel ?? 0));
+        }
+      });
+    }
+    return out;
   }
 
   /**

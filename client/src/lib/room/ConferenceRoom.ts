@@ -70,6 +70,9 @@ export interface RoomOptions {
   quality?: Quality;
 }
 
+/** How often a hall's (and the chair's) browser reports its own figures. */
+const HEALTH_REPORT_MS = 3000;
+
 /** The longest `publishAfter` is waited for (the programme may have no picture: no camera on). */
 const PUBLISH_WAIT_MS = 2000;
 
@@ -88,6 +91,7 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
    * before the answer and before the receiving side is ready). Applied over the snapshot.
    */
   #early?: { presence: Map<string, SitePresence>; state: boolean };
+  #reporting?: ReturnType<typeof setInterval>;
 
   constructor(opts: RoomOptions) {
     super();
@@ -147,6 +151,8 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
   }
 
   stop(): void {
+    clearInterval(this.#reporting);
+    this.#reporting = undefined;
     this.#signal.close();
     this.#media.drop();
     this.#media.stopCapture();
@@ -207,6 +213,40 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
     this.emit('state', state, detail);
   }
 
+  /**
+   * Every HEALTH_REPORT_MS while connected: this browser's own figures for the control room
+   * (bitrates both ways, frames per second, freezes, microphone level, round trip time).
+   */
+  #reportHealth(): void {
+    if (this.#reporting) return;
+    let last: { at: number; sent: number; received: number; freezes: number } | undefined;
+    const tick = async () => {
+      if (this.#state !== 'connected') {
+        last = undefined;
+        return;
+      }
+      const f = await this.#media.healthFigures();
+      const at = performance.now();
+      if (last && at > last.at) {
+        const kbps = (bytes: number) => Math.max(0, Math.round((bytes * 8) / (at - (last?.at ?? at))));
+        const sendKbps = kbps(f.bytesSent - last.sent);
+        const recvKbps = kbps(f.bytesReceived - last.received);
+        await this.#signal
+          .request('stats:report', {
+            sendKbps: Math.min(sendKbps, 1_000_000),
+            recvKbps: Math.min(recvKbps, 1_000_000),
+            fps: Math.min(Math.max(0, f.fps), 1000),
+            freezes: Math.max(0, f.freezes - last.freezes),
+            audioLevel: Math.min(Math.max(0, f.audioLevel), 1),
+            ...(f.rttMs !== null ? { rttMs: Math.min(Math.round(f.rttMs), 600_000) } : {}),
+          })
+          .catch(() => undefined);
+      }
+      last = { at, sent: f.bytesSent, received: f.bytesReceived, freezes: f.freezes };
+    };
+    this.#reporting = setInterval(() => void tick().catch(() => undefined), HEALTH_REPORT_MS);
+  }
+
   async #join(): Promise<void> {
     this.#setState('joining');
     const early = { presence: new Map<string, SitePresence>(), state: false };
@@ -222,6 +262,7 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
       const presence = info.presence.map((p) => early.presence.get(p.code) ?? p);
       this.#early = undefined;
       this.emit('joined', { ...info, presence });
+      if (info.role === 'site' || info.role === 'chair') this.#reportHealth();
       // The camera opens once receiving is set up (with publishAfter, once that settles): it is
       // not on the way to the first picture.
       if (this.#opts.autoPublish !== false && !this.#media.hasLocalStream) {
