@@ -168,6 +168,12 @@ export interface ServerToClientEvents {
     reason: 'presentation-moved';
   }) => void;
   'presence:changed': (payload: SitePresence) => void;
+  /**
+   * The media of this session must start again (the worker carrying it died, or its transport
+   * failed): the client drops its transports, receives on this new one and publishes again.
+   * The session, and everything the site holds in the conference, stay as they are.
+   */
+  'media:restart': (payload: Pick<JoinResult, 'routerRtpCapabilities' | 'recvTransport'>) => void;
   'session:closed': (payload: { reason: CloseReason }) => void;
   /** The whole conference state after every change, with the server's clock for countdowns. */
   'conference:state': (payload: { state: ConferenceState; serverNow: number }) => void;
@@ -234,6 +240,7 @@ export const SERVER_EVENTS: readonly ServerEventName[] = [
   'producer:layers',
   'producer:closed',
   'presence:changed',
+  'media:restart',
   'session:closed',
   'conference:state',
   'minutes:appended',

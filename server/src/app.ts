@@ -32,7 +32,12 @@ import { observeSockets } from './metrics/socketMetrics';
 import { WorkerObjects } from './metrics/workerObjects';
 import { type Clock, ConferenceService, systemClock } from './service/ConferenceService';
 import { boundedParser } from './signaling/boundedParser';
-import { type IoServer, type Signaling, attachSignaling } from './signaling/signaling';
+import {
+  type IceCandidateRewrite,
+  type IoServer,
+  type Signaling,
+  attachSignaling,
+} from './signaling/signaling';
 import { SqliteStore, storeFile } from './store/SqliteStore';
 
 const log = createLogger('app');
@@ -131,6 +136,12 @@ export interface Application {
 
 export interface StartOptions {
   clock?: Clock;
+  /**
+   * Rewrites the ICE candidates a session is given (by principal): the fault-injection tests
+   * put a relay between a browser and the server this way (tests/helpers/relay.ts). A NAT
+   * or a proxy in production is configured with `rtc.announcedAddress` instead.
+   */
+  iceCandidates?: IceCandidateRewrite;
 }
 
 export async function startApplication(config: Config, opts: StartOptions = {}): Promise<Application> {
@@ -284,6 +295,7 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     metrics,
     health: config.health,
     healthStore: store,
+    ...(opts.iceCandidates ? { iceCandidates: opts.iceCandidates } : {}),
   });
   observeSockets(io, metrics);
   metrics.setSessionSource(() => signaling.sessions.all().map((s) => s.actor.role));

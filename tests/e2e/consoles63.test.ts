@@ -118,6 +118,10 @@ async function watchMutations(page: Page, selector: string): Promise<void> {
     w.observer = new MutationObserver((records) => {
       for (const r of records) {
         const node = r.target instanceof Element ? r.target : r.target.parentElement;
+        // Each health round (every few seconds, every hall) rightly rewrites the operator's
+        // health cells: the rule here is about presence and state pushes. The health cells'
+        // own economy is checked in health-view.test.ts.
+        if (r.attributeName === 'data-health' || node?.closest('td.health, td.figures, td.trend')) continue;
         w.mutated.push(node?.closest<HTMLElement>('[data-site]')?.dataset.site ?? '(outside any hall)');
       }
     });

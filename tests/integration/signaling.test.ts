@@ -365,13 +365,20 @@ describe('a consumer offer the client refuses', () => {
 });
 
 describe('worker death', () => {
-  it('is logged, the worker replaced, sessions asked to rejoin, and new joins negotiate again', async () => {
+  it('the worker is replaced; its sessions are placed again and start their media in the same session', async () => {
     const s = await client('quang-ninh');
     await ok(s, 'session:join', {});
-    const closed = new Promise((resolve) => s.on('session:closed', resolve));
+    const restarted = new Promise<{
+      recvTransport: TransportOptions;
+      routerRtpCapabilities: { codecs?: unknown[] };
+    }>((resolve) => s.on('media:restart', resolve));
+    let closed = false;
+    s.on('session:closed', () => (closed = true));
     const oldPid = server.app.pool.entry(0)?.worker.pid as number;
     process.kill(oldPid, 'SIGKILL');
-    await expect(closed).resolves.toEqual({ reason: 'media-restart' });
+    const fresh = await restarted;
+    expect(fresh.recvTransport.id).toEqual(expect.any(String));
+    expect(fresh.routerRtpCapabilities.codecs?.length).toBeGreaterThan(0);
     await waitFor('a new worker', () => {
       const pid = server.app.pool.entry(0)?.worker.pid;
       return pid && pid !== oldPid && server.app.pool.ready;
@@ -380,16 +387,20 @@ describe('worker death', () => {
       'ready again',
       async () => (await fetch(`${server.url}/readyz`)).status === 200 || undefined,
     );
-    const again = await client('quang-ninh');
-    await ok(again, 'session:join', {});
-    const t = await ok<TransportOptions>(again, 'transport:create', { direction: 'send' });
+    // The same session publishes again on a new send transport.
+    const t = await ok<TransportOptions>(s, 'transport:create', { direction: 'send' });
     await expect(
-      ok(again, 'producer:create', {
+      ok(s, 'producer:create', {
         transportId: t.id,
         kind: 'audio',
         source: 'microphone',
         rtpParameters: opusParameters(5),
       }),
     ).resolves.toMatchObject({ id: expect.any(String) });
+    expect(s.connected).toBe(true);
+    expect(closed).toBe(false);
+    // And new joins negotiate as before.
+    const again = await client('lao-cai');
+    await expect(ok(again, 'session:join', {})).resolves.toMatchObject({ role: 'site' });
   });
 });

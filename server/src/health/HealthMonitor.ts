@@ -197,7 +197,8 @@ export class HealthMonitor {
     const session = this.#src.session(code);
     // Media liveness from the bytes its transports received (RTP and RTCP both count).
     if (raw && session !== 'none') {
-      if (rec.bytesIn === null || raw.bytesIn > rec.bytesIn) {
+      // (Fewer bytes than before: new transports, after a media restart; counting starts again.)
+      if (rec.bytesIn === null || raw.bytesIn !== rec.bytesIn) {
         if (rec.bytesIn !== null && raw.bytesIn > rec.bytesIn) rec.flowed = true;
         rec.grewAt = now;
       }

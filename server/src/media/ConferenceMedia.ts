@@ -71,8 +71,14 @@ export interface PeerInfo {
   site: SiteInfo;
   sendOffer: OfferSender;
   onConsumerClosed: (id: string) => void;
-  /** The worker carrying this peer's media died: its transports are gone, the session must end. */
+  /** Its media could not be started again (see onMediaRestart): the session must end. */
   onMediaLost: () => void;
+  /**
+   * The worker carrying this peer's media died, or a transport failed: the peer was placed
+   * again and given this new receive transport; its client starts its media again on it,
+   * in the same session.
+   */
+  onMediaRestart?: (recv: types.WebRtcTransport) => void;
   /**
    * The highest spatial layer anyone wants of this peer's camera changed: the client may stop
    * (or must start again) encoding the layers above. Advice only: nothing breaks if it does not.
@@ -134,6 +140,8 @@ interface PeerMedia extends PeerInfo {
 }
 
 const MAX_TRANSPORTS_PER_PEER = 2;
+/** How long a peer whose worker died waits for a live worker before its session is ended. */
+const RESTART_WAIT_MS = 8000;
 /** How long a camera's score must stay below 5 of 10 before the site shows "poor connection". */
 const POOR_AFTER_MS = 4000;
 const MAX_PRODUCERS_PER_PEER = 4;
@@ -156,6 +164,8 @@ export class ConferenceMedia {
   /** Producers piped to other routers: `producerId>worker` → done. */
   readonly #pipes = new Map<string, Promise<void>>();
   readonly #peers = new Map<string, PeerMedia>();
+  /** Peers being placed again after their worker died (#restartPeer). */
+  readonly #restarting = new Set<string>();
   #state: ConferenceState;
   #closed = false;
   #retry: NodeJS.Timeout | undefined;
@@ -203,14 +213,53 @@ export class ConferenceMedia {
     if (this.#hub === index) this.#hub = undefined;
     if (slot && !slot.router.closed) slot.router.close();
     const lost = [...this.#peers.values()].filter((p) => p.worker === index);
-    log.warn('media worker lost; its peers start again', { worker: index, peers: lost.length });
-    for (const peer of lost) {
-      this.removePeer(peer.id);
+    log.warn('media worker lost; its peers start their media again', { worker: index, peers: lost.length });
+    for (const peer of lost) void this.#restartPeer(peer);
+  }
+
+  /**
+   * Places a peer again (on a live worker) with a new receive transport, and tells its session
+   * to start its media again on it: the session and the conference do not notice. If that
+   * cannot be done, the session is ended (its client joins again, keeping its place).
+   */
+  async #restartPeer(peer: PeerMedia): Promise<void> {
+    const info: PeerInfo = {
+      id: peer.id,
+      party: peer.party,
+      site: peer.site,
+      sendOffer: peer.sendOffer,
+      onConsumerClosed: peer.onConsumerClosed,
+      onMediaLost: peer.onMediaLost,
+      ...(peer.onMediaRestart ? { onMediaRestart: peer.onMediaRestart } : {}),
+      ...(peer.onProducerLayers ? { onProducerLayers: peer.onProducerLayers } : {}),
+      ...(peer.onProducerClosed ? { onProducerClosed: peer.onProducerClosed } : {}),
+    };
+    this.removePeer(peer.id);
+    // A session that leaves meanwhile (removePeer) cancels its restart.
+    this.#restarting.add(info.id);
+    try {
+      if (!info.onMediaRestart || this.#closed) throw new Error('no media restart for this peer');
+      // With a single worker, wait for its replacement (the pool starts one at once).
+      const deadline = Date.now() + RESTART_WAIT_MS;
+      while (this.#routers.size === 0 && !this.#closed && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      if (this.#closed) throw new Error('the media is closing');
+      if (!this.#restarting.has(info.id)) return;
+      this.addPeer(info);
+      const recv = await this.createTransport(info.id, 'recv');
+      if (!this.#restarting.has(info.id)) return this.removePeer(info.id);
+      info.onMediaRestart(recv);
+    } catch (e) {
+      if (!this.#restarting.has(info.id)) return;
+      log.info('starting the media again failed; the session ends', { peer: info.id, error: e });
+      this.removePeer(info.id);
       try {
-        peer.onMediaLost();
-      } catch (e) {
-        log.error('telling a peer its media was lost failed', { peer: peer.id, error: e });
+        info.onMediaLost();
+      } catch (err) {
+        log.error('telling a peer its media was lost failed', { peer: info.id, error: err });
       }
+    } finally {
+      this.#restarting.delete(info.id);
     }
   }
 
@@ -220,12 +269,7 @@ export class ConferenceMedia {
       principal: peer.party.principal,
       why,
     });
-    this.removePeer(peer.id);
-    try {
-      peer.onMediaLost();
-    } catch (e) {
-      log.error('telling a peer its media failed', { peer: peer.id, error: e });
-    }
+    void this.#restartPeer(peer);
   }
 
   /** Routers in use: one per live worker once a replaced worker has been taken up. */
@@ -278,6 +322,7 @@ export class ConferenceMedia {
   }
 
   removePeer(id: string): void {
+    this.#restarting.delete(id);
     const peer = this.#peers.get(id);
     if (!peer) return;
     this.#peers.delete(id);

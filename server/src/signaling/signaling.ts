@@ -87,7 +87,14 @@ export interface SignalingDeps {
   /** Health sampling and liveness (config `health`), and where its minute summaries are kept. */
   health: Config['health'];
   healthStore?: HealthSummaryStore;
+  /** Tests: the candidates a principal is given, rewritten (a fault relay in between). */
+  iceCandidates?: IceCandidateRewrite;
 }
+
+export type IceCandidateRewrite = (
+  principal: string,
+  candidates: Record<string, unknown>[],
+) => Promise<Record<string, unknown>[]>;
 
 export interface Signaling {
   sessions: Sessions;
@@ -411,6 +418,11 @@ function onConnection(
     }
   });
 
+  const announced = async (t: TransportOptions): Promise<TransportOptions> =>
+    deps.iceCandidates
+      ? { ...t, iceCandidates: await deps.iceCandidates(actor.principal, t.iceCandidates) }
+      : t;
+
   handle('session:join', async (): Promise<JoinResult> => {
     if (socket.data.joined) throw new WireFailure(ErrorCode.AlreadyJoined, 'already joined');
     socket.data.joined = true;
@@ -430,6 +442,16 @@ function onConnection(
         sendOffer: offerSender(socket),
         onConsumerClosed: (id) => socket.emit('consumer:closed', { id }),
         onMediaLost: () => session.close('media-restart'),
+        onMediaRestart: (recv) => {
+          announced(transportOptions(recv))
+            .then((recvTransport) =>
+              socket.emit('media:restart', {
+                routerRtpCapabilities: media.rtpCapabilities as unknown as Record<string, unknown>,
+                recvTransport,
+              }),
+            )
+            .catch(() => session.close('media-restart'));
+        },
         onProducerLayers: (producerId, spatialLayer) =>
           socket.emit('producer:layers', { producerId, spatialLayer }),
         onProducerClosed: (producerId, source, reason) =>
@@ -442,6 +464,7 @@ function onConnection(
       socket.data.joined = false;
       throw e;
     }
+    const recvTransport = await announced(transportOptions(recv));
     void socket.join(ROOM);
     if (MINUTES_READERS.includes(actor.role)) void socket.join(MINUTES_ROOM);
     socket.data.live = { lastSeen: Date.now(), lost: false, onLost: lost };
@@ -458,14 +481,14 @@ function onConnection(
       sites: roster.sites,
       presence: ctx.presence(),
       routerRtpCapabilities: media.rtpCapabilities as unknown as Record<string, unknown>,
-      recvTransport: transportOptions(recv),
+      recvTransport,
       state: service.state,
       serverNow: service.now,
     };
   });
 
   handle('transport:create', async ({ direction }) =>
-    transportOptions(await deps.media().createTransport(session.id, direction)),
+    announced(transportOptions(await deps.media().createTransport(session.id, direction))),
   );
 
   handle('transport:connect', async ({ transportId, dtlsParameters }) => {

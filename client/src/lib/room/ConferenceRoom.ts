@@ -92,6 +92,8 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
    */
   #early?: { presence: Map<string, SitePresence>; state: boolean };
   #reporting?: ReturnType<typeof setInterval>;
+  /** The last join's answer: a media restart reuses it with a new router and transport. */
+  #joinInfo?: JoinResult;
 
   constructor(opts: RoomOptions) {
     super();
@@ -112,6 +114,7 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
       else this.emit('presence', p);
     });
     signal.on('health:changed', ({ sites }) => this.emit('health', sites));
+    signal.on('media:restart', (fresh) => void this.#restartMedia(fresh));
     signal.on('conference:state', ({ state, serverNow }) => {
       if (this.#early) this.#early.state = true;
       this.#setConference(state, serverNow);
@@ -247,6 +250,24 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
     this.#reporting = setInterval(() => void tick().catch(() => undefined), HEALTH_REPORT_MS);
   }
 
+  /**
+   * The server placed this session's media again (its worker died, or a transport failed):
+   * receive on the new transport and publish again, in the same session. If that fails,
+   * a fresh session (same credential, same place) does it.
+   */
+  async #restartMedia(fresh: Pick<JoinResult, 'routerRtpCapabilities' | 'recvTransport'>): Promise<void> {
+    const info = this.#joinInfo;
+    if (!info || this.#state !== 'connected') return;
+    this.#media.drop();
+    try {
+      const rtpCapabilities = await this.#media.receive({ ...info, ...fresh });
+      await this.#signal.request('session:ready', { rtpCapabilities });
+      if (this.#media.hasLocalStream) await this.#media.publish();
+    } catch {
+      this.#signal.cycle();
+    }
+  }
+
   async #join(): Promise<void> {
     this.#setState('joining');
     const early = { presence: new Map<string, SitePresence>(), state: false };
@@ -261,6 +282,7 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
       this.#setState('connected');
       const presence = info.presence.map((p) => early.presence.get(p.code) ?? p);
       this.#early = undefined;
+      this.#joinInfo = info;
       this.emit('joined', { ...info, presence });
       if (info.role === 'site' || info.role === 'chair') this.#reportHealth();
       // The camera opens once receiving is set up (with publishAfter, once that settles): it is
