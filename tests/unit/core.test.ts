@@ -603,6 +603,16 @@ describe('a site lost without a goodbye: held, then released by the rules', () =
     expect(queueSites(r)).toEqual(['b']);
   });
 
+  it('stops the clock from when the site went silent, not from when that was noticed', () => {
+    const r = speaking().at(100_000);
+    see(r, { type: 'site:lost', siteCode: 'a', holdMs: HOLD, silentSince: T0 + 92_000 });
+    expect(r.state.onAir?.pausedAt).toBe(T0 + 92_000);
+    expect(r.state.away?.a?.since).toBe(T0 + 92_000);
+    expect(r.last().data).toMatchObject({ silentSec: 8, remainingSec: 208 });
+    see(r.at(130_000), { type: 'site:connected', siteCode: 'a' });
+    expect((r.state.onAir?.endsAt as number) - r.now).toBe(208_000);
+  });
+
   it('the floor granted to a site that is away waits for it; the chair can still end it', () => {
     const r = inSession().do(B, { type: 'floor:request', title: 'b' });
     see(r, { type: 'site:lost', siteCode: 'b', holdMs: HOLD });

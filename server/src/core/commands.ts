@@ -28,6 +28,12 @@ export type SystemEvent =
    * The site's connection went without a goodbye (heartbeats or media stopped, the socket
    * dropped): what it holds is kept for `holdMs`, its speaking clock stops meanwhile.
    */
-  | { type: 'site:lost'; siteCode: string; holdMs: number }
+  | {
+      type: 'site:lost';
+      siteCode: string;
+      holdMs: number;
+      /** When it went silent (its last heartbeat), if before now: its speaking clock stops there. */
+      silentSince?: number;
+    }
   /** A deck finished converting (server/src/decks): it joins the conference's decks. */
   | { type: 'deck:added'; deck: DeckInfo };

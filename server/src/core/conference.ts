@@ -471,11 +471,14 @@ export function observe(state: ConferenceState, ev: SystemEvent, now: number): O
   const on = d.s.onAir?.siteCode === ev.siteCode ? d.s.onAir : null;
   if (ev.type === 'site:lost') {
     if (away) return { state, minutes: [] }; // already held: the first loss counts
-    d.s.away = { ...d.s.away, [ev.siteCode]: { since: now, releaseAt: now + ev.holdMs } };
-    if (on && on.pausedAt === undefined) on.pausedAt = now;
+    const since = Math.min(now, ev.silentSince ?? now);
+    d.s.away = { ...d.s.away, [ev.siteCode]: { since, releaseAt: now + ev.holdMs } };
+    // Its time stops from when it went silent (not granted since: then from the grant).
+    if (on && on.pausedAt === undefined) on.pausedAt = Math.max(since, on.grantedAt);
     d.log('site.lost', ev.siteCode, {
       holdSec: Math.round(ev.holdMs / 1000),
-      ...(on ? { remainingSec: Math.max(0, Math.round((on.endsAt - now) / 1000)) } : {}),
+      silentSec: Math.round((now - since) / 1000),
+      ...(on ? { remainingSec: Math.max(0, Math.round((on.endsAt - on.pausedAt!) / 1000)) } : {}),
     });
   } else if (ev.type === 'site:connected' && away) {
     // Back within its hold: everything it held is as it was, its remaining time too.

@@ -549,7 +549,12 @@ function onConnection(
     try {
       ctx.announce(site.code);
       if (actor.role === 'site' && sessions.isCurrent(session) && !sessions.siteConnected(site.code))
-        service.observe({ type: 'site:lost', siteCode: site.code, holdMs: deps.health.holdSec * 1000 });
+        service.observe({
+          type: 'site:lost',
+          siteCode: site.code,
+          holdMs: deps.health.holdSec * 1000,
+          silentSince: service.now - silentMs,
+        });
     } catch (e) {
       log.error('recording a lost site failed', { principal: actor.principal, error: e });
     }
