@@ -297,8 +297,10 @@ function renderFloor(state: ConferenceState): void {
 function tick(): void {
   const cd = countdown(store.state, store.serverNow());
   if (cd) {
-    setText($('onair-countdown'), cd.text);
+    // While the speaker's connection is lost its clock stands still, and says so.
+    setText($('onair-countdown'), cd.paused ? t('countdown.paused', { time: cd.text }) : cd.text);
     setAttr($('onair-countdown'), 'data-time', cd.time);
+    setAttr($('onair-countdown'), 'data-paused', cd.paused ? 'true' : null);
   }
   const now = store.serverNow();
   for (const [, row] of queue.rows())

@@ -114,7 +114,7 @@ function tickCountdown(): void {
   if (!on || on.siteCode !== mySite) return;
   const cd = countdown(client.conference, client.serverNow());
   if (!cd) return;
-  $('countdown').textContent = cd.text;
+  $('countdown').textContent = cd.paused ? t('countdown.paused', { time: cd.text }) : cd.text;
   const banner = $('onair-banner');
   banner.dataset.time = cd.time;
   const warning = $('time-warning');

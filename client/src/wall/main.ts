@@ -241,7 +241,10 @@ function tick(): void {
   const on = store.state?.onAir;
   const row = on ? tiles.get(`site:${on.siteCode}`) : undefined;
   if (row && cd) {
-    setText(row.badge, `${t('tile.onAir')} ${cd.text}`);
+    setText(
+      row.badge,
+      `${t('tile.onAir')} ${cd.paused ? t('countdown.paused', { time: cd.text }) : cd.text}`,
+    );
     setAttr(row.badge, 'data-time', cd.time);
   }
 }

@@ -771,17 +771,22 @@ export class ConferenceMedia {
         out.producers += 1;
         jobs.push(
           pr.getStats().then((list) => {
+            // A paused producer (a hall's microphone off air) and the simulcast layers it does
+            // not send score 0 without anything being wrong: its best stream speaks for it.
+            let best: number | null = null;
             for (const st of list) {
               // jitter is in RTP clock units: 48 kHz audio, 90 kHz video.
               const ms = (st.jitter / (pr.kind === 'audio' ? 48 : 90)) | 0;
               out.jitterMs = max(out.jitterMs, ms);
               // fractionLost is RTCP's: lost share of the last interval, in 256ths.
               out.upLossPct = max(out.upLossPct, (st.fractionLost / 256) * 100);
-              out.score = out.score === null ? st.score : Math.min(out.score, st.score);
+              best = best === null ? st.score : Math.max(best, st.score);
               out.nacks += st.nackCount;
               out.plis += st.pliCount;
               if (st.roundTripTime) out.rttMs = max(out.rttMs, st.roundTripTime);
             }
+            if (best !== null && !pr.paused)
+              out.score = out.score === null ? best : Math.min(out.score, best);
           }),
         );
       }

@@ -228,18 +228,18 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
   // lost: its site shows as reconnecting and what it holds is kept for holdSec. The socket
   // may still come back (a blackout shorter than socket.io's own timeout): then it is back.
   const lostAfterMs = deps.health.lostAfterSec * 1000;
-  const liveness = setInterval(
-    () => {
-      const now = Date.now();
-      for (const sk of io.of('/').sockets.values()) {
-        const live = sk.data.live;
-        if (!live || live.lost || now - live.lastSeen < lostAfterMs) continue;
-        live.lost = true;
-        live.onLost(now - live.lastSeen);
-      }
-    },
-    Math.min(500, lostAfterMs / 4),
-  );
+  // Marked lost a little before lostAfterSec of silence, so that with the check's own period
+  // it is never later than lostAfterSec after its last packet (heartbeats come every quarter).
+  const silentFor = lostAfterMs - Math.min(1000, lostAfterMs / 4);
+  const liveness = setInterval(() => {
+    const now = Date.now();
+    for (const sk of io.of('/').sockets.values()) {
+      const live = sk.data.live;
+      if (!live || live.lost || now - live.lastSeen < silentFor) continue;
+      live.lost = true;
+      live.onLost(now - live.lastSeen);
+    }
+  }, 250);
   liveness.unref();
 
   io.on('connection', (socket) => {
