@@ -9,6 +9,7 @@ import { benchFloor } from './floor';
 import { benchFlood } from './flood';
 import { benchJoin } from './join';
 import { benchLoad } from './load';
+import { benchRecovery } from './recovery';
 import { benchSlides } from './slides';
 import { benchWall } from './wall';
 
@@ -25,6 +26,8 @@ const BENCHES: Record<string, { run: (runs: number) => Promise<Record<string, un
   slides: { run: benchSlides, runs: 30 },
   // --sites N halls with real media (60 of 63 by default), --pushes P timed state pushes.
   consoles: { run: () => benchConsoles(), runs: 1 },
+  // --runs is the number of 10 s blackouts (half as many NAT resets and worker kills, at least 3).
+  recovery: { run: benchRecovery, runs: 8 },
 };
 
 async function main(): Promise<void> {
