@@ -152,13 +152,19 @@ export async function blackoutOnce(
  * Kills the central consoles' worker (kill -9); returns how long until the chair decodes A's
  * video again (frames growing on a new consumer), and the longest gap in A's audio at B meanwhile.
  */
-export async function killHubOnce(rig: FaultRig): Promise<{ recoveryMs: number; longestStallAtBMs: number }> {
+export async function killHubOnce(
+  rig: FaultRig,
+): Promise<{ recoveryMs: number; longestStallAtBMs: number; hallsOnKilledWorker: boolean }> {
   const { server, chair, siteB } = rig;
   await waitFor('a full pool', () =>
     server.app.pool.ready && server.app.media().workers === 2 ? true : undefined,
   );
   await waitFor('the chair decoding A', async () => ((await framesFrom(chair, A)) > 0 ? true : undefined));
-  const hub = server.app.media().placement().hub as number;
+  const placed = server.app.media().placement();
+  const hub = placed.hub as number;
+  // After an earlier kill the central consoles may share the halls' worker (nothing moves a
+  // session back): then A and B are restarted too, and their gap is not "elsewhere".
+  const hallsOnKilledWorker = placed.byPrincipal[A] === hub || placed.byPrincipal[B] === hub;
   let lastB = (await audioFrom(siteB, A))?.packetsReceived ?? 0;
   let lastGrowth = Date.now();
   let longest = 0;
@@ -189,5 +195,9 @@ export async function killHubOnce(rig: FaultRig): Promise<{ recoveryMs: number; 
     },
     { timeoutMs: 20_000, intervalMs: 100 },
   );
-  return { recoveryMs: Date.now() - killedAt, longestStallAtBMs: Math.max(longest, Date.now() - lastGrowth) };
+  return {
+    recoveryMs: Date.now() - killedAt,
+    longestStallAtBMs: Math.max(longest, Date.now() - lastGrowth),
+    hallsOnKilledWorker,
+  };
 }
