@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import type { MinuteEntry } from '../../protocol/conference';
-import { ARTIFACTS, screenshot } from '../helpers/browser';
+import { ARTIFACTS, docScreenshot } from '../helpers/browser';
 import {
   A,
   B,
@@ -39,7 +39,6 @@ jest.setTimeout(420_000);
 
 const LOST_AFTER_MS = 10_000;
 const BLACKOUT_MS = 10_000;
-const IMAGES = path.resolve(__dirname, '..', '..', 'docs', 'images');
 
 let rig: FaultRig;
 const figures: Record<string, number[]> = { reconnectMs: [], lostDetectMs: [], workerRecoveryMs: [] };
@@ -60,8 +59,6 @@ const chairTile = (page: Page, code: string) =>
   page.getAttribute(`#sites li[data-site="${code}"]`, 'data-status');
 const operatorHealth = (code: string) =>
   rig.operator.getAttribute(`#rows tr[data-site="${code}"]`, 'data-health');
-const saveImage = (name: string) =>
-  fs.copyFileSync(path.join(ARTIFACTS, `${name}.png`), path.join(IMAGES, `${name}.png`));
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -85,8 +82,7 @@ describe('a hall on air whose line goes for 10 s', () => {
         await waitFor('the operator to show A lost', async () =>
           (await operatorHealth(A)) === 'lost' ? true : undefined,
         );
-        await screenshot(operator, 'operator-health-lost');
-        saveImage('operator-health-lost');
+        await docScreenshot(operator, 'operator-health-lost');
       });
       figures.lostDetectMs?.push(r.lostDetectMs);
       figures.reconnectMs?.push(r.reconnectMs);
@@ -176,8 +172,7 @@ describe('a hall at 5 % loss and 200 ms added delay', () => {
         shown.set(level, (shown.get(level) ?? 0) + 1);
         if (level === 'degraded' && !screenshotTaken) {
           screenshotTaken = true;
-          await screenshot(operator, 'operator-health-degraded');
-          saveImage('operator-health-degraded');
+          await docScreenshot(operator, 'operator-health-degraded');
         }
         if (state().away?.[A]) dropped = true;
         return Date.now() - start >= 120_000 ? true : undefined;

@@ -7,18 +7,15 @@
  * acknowledged, counted in the tab's title, with a beep only when the operator asked for it;
  * a click on a hall opens its last hour (`health:history`), closed with Esc or its button.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { type Participant, participant } from '../helpers/conferenceClient';
-import { ARTIFACTS, launchBrowser, openPage, screenshot } from '../helpers/browser';
+import { docScreenshot, launchBrowser, openPage } from '../helpers/browser';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { waitFor } from '../helpers/waitFor';
 
 jest.setTimeout(120_000);
 
 const HD = { width: 1920, height: 1080 };
-const DOCS = path.resolve(__dirname, '..', '..', 'docs', 'images');
 let server: TestServer;
 let browser: Browser;
 let operator: Page;
@@ -38,9 +35,7 @@ const SLOW = { ...GOOD, rttMs: 1200 };
 
 /** Saves a screenshot (test-artifacts) and puts a copy beside the README's images. */
 async function shot(name: string): Promise<void> {
-  await screenshot(operator, name);
-  fs.mkdirSync(DOCS, { recursive: true });
-  fs.copyFileSync(path.join(ARTIFACTS, `${name}.png`), path.join(DOCS, `${name}.png`));
+  await docScreenshot(operator, name);
 }
 
 const row = (code: string) => operator.locator(`#rows tr[data-site="${code}"]`);

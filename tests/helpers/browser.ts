@@ -92,3 +92,15 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
 }
+
+/**
+ * A screenshot the README shows: always in test-artifacts; copied over docs/images only when
+ * DOC_IMAGES=1 (so that running the tests leaves the work tree as it was).
+ */
+export async function docScreenshot(page: Page, name: string): Promise<void> {
+  await screenshot(page, name);
+  if (process.env.DOC_IMAGES !== '1') return;
+  const docs = path.resolve(__dirname, '..', '..', 'docs', 'images');
+  fs.mkdirSync(docs, { recursive: true });
+  fs.copyFileSync(path.join(ARTIFACTS, `${name}.png`), path.join(docs, `${name}.png`));
+}
