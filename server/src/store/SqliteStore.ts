@@ -124,7 +124,8 @@ export class SqliteStore implements ConferenceStore, CredentialStore, HealthSumm
     const prune = this.#db.prepare('DELETE FROM health_minute WHERE minute < ?');
     this.#db.transaction(() => {
       for (const r of rows) put.run(r.code, r.minute, JSON.stringify(r.sample));
-      prune.run(Date.now() - 24 * 3600_000);
+      // By the rows' own clock (the monitor's), not this machine's.
+      prune.run(Math.max(...rows.map((r) => r.minute)) - 24 * 3600_000);
     })();
   }
 
