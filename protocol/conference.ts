@@ -52,6 +52,11 @@ export interface OnAir {
    * shows the time left at that moment) and resumes, with the same time left, when it is back.
    */
   pausedAt?: number;
+  /**
+   * The chair chose to keep the floor for a lost speaker (`floor:keep`): it is not ended when
+   * the site's hold runs out, only by the chair; its clock waits for the site.
+   */
+  kept?: boolean;
 }
 
 /**
@@ -152,6 +157,7 @@ export type MinuteType =
   | 'floor.warning'
   | 'floor.expired'
   | 'floor.ended'
+  | 'floor.kept'
   | 'presentation.changed'
   | 'deck.added'
   | 'slide.shown'

@@ -219,6 +219,7 @@ export const COMMAND_EVENTS = [
   'floor:reject',
   'floor:revoke',
   'floor:extend',
+  'floor:keep',
   'presentation:give',
   'presentation:release',
   'agenda:set',

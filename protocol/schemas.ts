@@ -73,6 +73,7 @@ export const schemas = {
   'floor:reject': z.strictObject({ requestId: id, reason: text(200).optional() }),
   'floor:revoke': empty,
   'floor:extend': z.strictObject({ seconds: int(1, 3600) }),
+  'floor:keep': empty,
   'presentation:give': z.strictObject({
     to: z.discriminatedUnion('kind', [
       z.strictObject({ kind: z.literal('site'), code }),

@@ -79,6 +79,15 @@ describe('a hall on air whose line goes for 10 s', () => {
           (await chair.getAttribute('#onair-countdown', 'data-paused')) === 'true' ? true : undefined,
         );
         await expect(chair.locator('#onair-countdown').innerText()).resolves.toMatch(/tạm dừng/);
+        // The chair may keep the floor for it beyond its hold: the panel says so.
+        await chair.click('#keep-button');
+        await waitFor('the floor kept', () => (state().onAir?.kept ? true : undefined));
+        await waitFor('the panel to say it is kept', async () =>
+          (await chair.locator('#keep-button').isHidden()) ? true : undefined,
+        );
+        await expect(chair.locator('#onair-lost-text').innerText()).resolves.toMatch(
+          /Đang giữ quyền phát biểu/,
+        );
         await waitFor('the operator to show A lost', async () =>
           (await operatorHealth(A)) === 'lost' ? true : undefined,
         );
@@ -98,6 +107,7 @@ describe('a hall on air whose line goes for 10 s', () => {
     expect(m.filter((x) => x.type === 'site.lost' && x.siteCode === A)).toHaveLength(5);
     expect(m.filter((x) => x.type === 'site.back' && x.siteCode === A)).toHaveLength(5);
     expect(m.some((x) => x.type === 'site.released')).toBe(false);
+    expect(m.filter((x) => x.type === 'floor.kept' && x.siteCode === A)).toHaveLength(1);
   });
 });
 

@@ -623,6 +623,27 @@ describe('a site lost without a goodbye: held, then released by the rules', () =
     expect(r.state.away?.b).toBeDefined();
   });
 
+  it('the chair keeps the floor for a lost speaker beyond its hold; it speaks on when back', () => {
+    const r = speaking().at(100_000);
+    r.fails(chair, { type: 'floor:keep' }, 'wrong-state'); // connected: nothing to keep
+    see(r, { type: 'site:lost', siteCode: 'a', holdMs: HOLD });
+    r.fails(cochair, { type: 'floor:keep' }, 'forbidden');
+    r.fails(A, { type: 'floor:keep' }, 'forbidden');
+    r.do(chair, { type: 'floor:keep' });
+    expect(r.last()).toMatchObject({ type: 'floor.kept', siteCode: 'a' });
+    const n = r.minutes.length;
+    r.do(chair, { type: 'floor:keep' }); // once is enough
+    expect(r.minutes).toHaveLength(n);
+    r.at(100_000 + HOLD);
+    // Its queue places and presentation are released; its floor is not.
+    expect(r.last()).toMatchObject({ type: 'site.released', data: { released: 'presentation' } });
+    expect(r.state.onAir).toMatchObject({ siteCode: 'a', kept: true, pausedAt: T0 + 100_000 });
+    see(r.at(400_000), { type: 'site:connected', siteCode: 'a' });
+    expect(r.last()).toMatchObject({ type: 'site.back', data: { kept: true } });
+    expect(r.state.onAir?.kept).toBeUndefined();
+    expect((r.state.onAir?.endsAt as number) - r.now).toBe(200_000);
+  });
+
   it('survives a restart: the held sites are in the stored state', () => {
     const r = speaking();
     see(r, { type: 'site:lost', siteCode: 'a', holdMs: HOLD });

@@ -70,6 +70,7 @@ function revoke(): void {
     confirmThen(t('confirm.revoke', { site: store.siteName(on.siteCode) }), () => send('floor:revoke', {}));
 }
 $('revoke-button').addEventListener('click', revoke);
+$('keep-button').addEventListener('click', () => send('floor:keep', {}));
 $('extend-button').addEventListener('click', () => send('floor:extend', { seconds: 60 }));
 $('next-button').addEventListener('click', () => send('floor:next', {}));
 $('agenda-next').addEventListener('click', () => send('agenda:next', {}));
@@ -286,6 +287,9 @@ function renderFloor(state: ConferenceState): void {
   }
   // The speaking hall's connection is gone: said plainly; the chair keeps or ends the floor.
   setHidden($('onair-lost'), !on || store.status(on.siteCode) !== 'onAirLost');
+  setText($('onair-lost-text'), t(on?.kept ? 'chair.onAirKept' : 'chair.onAirLost'));
+  // Only a lost speaker (held, its clock stopped) has a hold that can run out.
+  setHidden($('keep-button'), !on || on.pausedAt === undefined || Boolean(on.kept));
   showTrack($<HTMLVideoElement>('onair-video'), on ? view.camera(on.siteCode)?.track : undefined);
   queue.render(state.queue);
   setHidden($('queue-empty'), state.queue.length > 0);

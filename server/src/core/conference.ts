@@ -290,6 +290,17 @@ const HANDLERS: Handlers = {
     endFloor(d, 'revoked');
   },
 
+  /** The speaker's connection is lost: the chair keeps the floor for it beyond its hold. */
+  'floor:keep': (d, _cmd, a) => {
+    requireChair(d.s, a);
+    const on = d.s.onAir;
+    if (!on) throw wrongState('nobody has the floor');
+    if (on.pausedAt === undefined) throw wrongState('the speaking site is connected');
+    if (on.kept) return;
+    on.kept = true;
+    d.log('floor.kept', on.siteCode, { requestId: on.requestId });
+  },
+
   'floor:extend': (d, { seconds }, a) => {
     requireChair(d.s, a);
     const on = d.s.onAir;
@@ -483,8 +494,16 @@ export function observe(state: ConferenceState, ev: SystemEvent, now: number): O
   } else if (ev.type === 'site:connected' && away) {
     // Back within its hold: everything it held is as it was, its remaining time too.
     dropAway(d.s, ev.siteCode);
-    if (on?.pausedAt !== undefined) resume(on, now);
+    if (on?.pausedAt !== undefined) {
+      resume(on, now);
+      delete on.kept;
+    }
     d.log('site.back', ev.siteCode, { awaySec: Math.round((now - away.since) / 1000) });
+  } else if (ev.type === 'site:connected' && on?.pausedAt !== undefined) {
+    // Released, but the chair kept its floor: it speaks on with the time it had left.
+    resume(on, now);
+    delete on.kept;
+    d.log('site.back', ev.siteCode, { kept: true });
   } else {
     d.log(ev.type === 'site:connected' ? 'site.joined' : 'site.left', ev.siteCode);
   }
@@ -507,7 +526,7 @@ function resume(on: NonNullable<ConferenceState['onAir']>, now: number): void {
 function release(d: Draft, code: string): void {
   dropAway(d.s, code);
   const released: string[] = [];
-  if (d.s.onAir?.siteCode === code) {
+  if (d.s.onAir?.siteCode === code && !d.s.onAir.kept) {
     endFloor(d, 'lost');
     released.push('floor');
   }

@@ -34,6 +34,10 @@ const LABELS: Record<MinuteType, [vi: string, en: string]> = {
   'floor.warning': ['Sắp hết thời gian phát biểu', 'Time almost up'],
   'floor.expired': ['Hết thời gian phát biểu', 'Time is up'],
   'floor.ended': ['Kết thúc phát biểu', 'Floor ended'],
+  'floor.kept': [
+    'Chủ trì giữ quyền phát biểu cho điểm cầu mất kết nối',
+    'The chair keeps the floor for the lost site',
+  ],
   'presentation.changed': ['Đổi người trình chiếu', 'Presentation holder changed'],
   'deck.added': ['Tải lên tài liệu trình chiếu', 'Deck uploaded'],
   'slide.shown': ['Trình chiếu trang tài liệu', 'Deck page shown'],
