@@ -166,6 +166,32 @@ describe("the central consoles' media worker killed", () => {
   });
 });
 
+describe('a hall whose media path dies while its signalling still answers', () => {
+  it('is shown lost (silent) without losing its place, its media is started again by the server, and it is heard again', async () => {
+    const { server, relay, siteB } = rig;
+    const restartsBefore = server.app.media().mediaRestarts;
+    const minutesBefore = minutes().length;
+    relay.set({ loss: 1 }); // every UDP datagram dropped; the socket (TCP) is untouched
+    await waitFor(
+      'the operator to show A lost for silence',
+      async () => ((await operatorHealth(A)) === 'lost' ? true : undefined),
+      { timeoutMs: LOST_AFTER_MS + 10_000 },
+    );
+    await waitFor('the server to start A’s media again', () =>
+      server.app.media().mediaRestarts > restartsBefore ? true : undefined,
+    );
+    // Its place is untouched: not away, still on air, nothing in the minutes.
+    expect(state().away?.[A]).toBeUndefined();
+    expect(state().onAir?.siteCode).toBe(A);
+    relay.set({ loss: 0 });
+    await audioFlowing(siteB, A, 'B hears A once the path is back', 30_000);
+    expect(minutes().length).toBe(minutesBefore);
+    await waitFor('the operator to show A no longer lost', async () =>
+      (await operatorHealth(A)) !== 'lost' ? true : undefined,
+    );
+  });
+});
+
 describe('a hall at 5 % loss and 200 ms added delay', () => {
   it('is not dropped for 2 minutes, and the operator shows it degraded', async () => {
     const { relay, operator, siteB } = rig;

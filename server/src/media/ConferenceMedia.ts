@@ -217,6 +217,18 @@ export class ConferenceMedia {
     for (const peer of lost) void this.#restartPeer(peer);
   }
 
+  /** Sessions whose media was started again (worker death, failed or silent transport), for monitoring. */
+  mediaRestarts = 0;
+
+  /** Starts a site's media again (its hall's sessions), in the same session: see #restartPeer. */
+  restartSite(siteCode: string, why: string): void {
+    for (const peer of [...this.#peers.values()]) {
+      if (peer.party.siteCode !== siteCode || peer.party.role !== 'site') continue;
+      log.warn('starting a site’s media again', { principal: peer.party.principal, why });
+      void this.#restartPeer(peer);
+    }
+  }
+
   /**
    * Places a peer again (on a live worker) with a new receive transport, and tells its session
    * to start its media again on it: the session and the conference do not notice. If that
@@ -235,6 +247,7 @@ export class ConferenceMedia {
       ...(peer.onProducerClosed ? { onProducerClosed: peer.onProducerClosed } : {}),
     };
     this.removePeer(peer.id);
+    this.mediaRestarts += 1;
     // A session that leaves meanwhile (removePeer) cancels its restart.
     this.#restarting.add(info.id);
     try {

@@ -103,6 +103,20 @@ export interface Signaling {
 }
 
 const KNOWN_EVENTS = new Set<string>(CLIENT_EVENTS);
+/** A site whose media the server restarted for silence is not restarted again sooner. */
+const MEDIA_RESTART_COOLDOWN_MS = 30_000;
+
+/** At most once per period per key. */
+class Cooldown {
+  readonly #last = new Map<string, number>();
+  constructor(readonly periodMs: number) {}
+  allow(key: string): boolean {
+    const now = Date.now();
+    if (now - (this.#last.get(key) ?? -Infinity) < this.periodMs) return false;
+    this.#last.set(key, now);
+    return true;
+  }
+}
 
 const CORE_CODES: Record<CoreError['kind'], ErrorCode> = {
   'bad-request': ErrorCode.BadRequest,
@@ -220,7 +234,34 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
     now: () => Date.now(),
     ...(deps.healthStore ? { store: deps.healthStore } : {}),
   });
-  health.onSample((sites) => io.to(MINUTES_ROOM).emit('health:changed', { sites }));
+  const mediaRestarts = new Cooldown(MEDIA_RESTART_COOLDOWN_MS);
+  /** A site's session answered within the last few heartbeats (it is not merely unnoticed yet). */
+  const answering = (code: string) => {
+    const now = Date.now();
+    for (const sk of io.of('/').sockets.values())
+      if (
+        sk.data.actor?.siteCode === code &&
+        sk.data.live &&
+        !sk.data.live.lost &&
+        now - sk.data.live.lastSeen < 4000
+      )
+        return true;
+    return false;
+  };
+  health.onSample((sites) => {
+    io.to(MINUTES_ROOM).emit('health:changed', { sites });
+    // Media stopped while the session still answers: its transport failed (mediasoup has no ICE
+    // consent check to notice it). The server starts that site's media again on its own. (A
+    // pulled cable silences both: that is a loss, handled by liveness, not restarted here.)
+    for (const h of sites)
+      if (
+        h.last?.reasons[0] === 'silent' &&
+        h.code !== roster.central.code &&
+        answering(h.code) &&
+        mediaRestarts.allow(h.code)
+      )
+        deps.media().restartSite(h.code, 'no RTP/RTCP while its session answers');
+  });
   health.start();
   ctx.health = health;
 

@@ -157,9 +157,16 @@ export class SignalClient extends Emitter<SignalEvents> {
     this.#reconnectLater(ms);
   }
 
-  /** Drops the socket and connects again at once (a media transport failed: only a new session heals it). */
+  /**
+   * Drops the connection and connects again at once (a media transport failed: only a new
+   * session heals it). The connection is closed under the socket, not with a goodbye: the
+   * server holds this site's place as for any lost connection, instead of seeing it leave.
+   */
   cycle(): void {
-    this.#socket?.disconnect().connect();
+    const socket = this.#socket;
+    if (!socket) return;
+    if (socket.connected) socket.io.engine.close();
+    else socket.connect();
   }
 
   /** Sends a request; resolves with the server's answer, rejects with a `RequestError`. */
