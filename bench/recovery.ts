@@ -65,12 +65,15 @@ export async function benchRecovery(runs: number): Promise<Record<string, unknow
     }
     const worker: number[] = [];
     const stall: number[] = [];
+    const share: number[] = [];
     let sharedKills = 0;
     for (let i = 0; i < few; i += 1) {
       const r = await killHubOnce(rig);
       worker.push(r.recoveryMs);
-      if (!r.hallsOnKilledWorker) stall.push(r.longestStallAtBMs);
-      else sharedKills += 1;
+      if (!r.hallsOnKilledWorker) {
+        stall.push(r.longestStallAtBMs);
+        share.push(r.audioAtBShare);
+      } else sharedKills += 1;
       console.log(`worker kill ${i + 1}/${few}: chair decoding again after ${r.recoveryMs} ms`);
     }
     return {
@@ -88,6 +91,8 @@ export async function benchRecovery(runs: number): Promise<Record<string, unknow
       worker_recovery: summary(worker),
       // Only the kills where A and B were on another worker than the one killed.
       worker_kill_longest_audio_gap_elsewhere: stall.length ? summary(stall) : null,
+      // The same kills: A's audio packets B received over the 50/s A sends (1 = none lost).
+      worker_kill_audio_share_elsewhere: share.map((x) => round(x, 3)),
       worker_kills_that_also_carried_the_halls: sharedKills,
       median_ms: round(median(reconnect), 0),
       p90_ms: round(percentile(reconnect, 90), 0),

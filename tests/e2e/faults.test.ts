@@ -156,7 +156,8 @@ describe("the central consoles' media worker killed", () => {
     const r = await killHubOnce(rig);
     figures.workerRecoveryMs?.push(r.recoveryMs);
     expect(r.recoveryMs).toBeLessThanOrEqual(10_000);
-    expect(r.longestStallAtBMs).toBeLessThan(1500);
+    // B kept hearing A throughout: (nearly) every packet of the interval arrived.
+    expect(r.audioAtBShare).toBeGreaterThan(0.85);
     await expect(
       chair.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
     ).resolves.toBe(true);

@@ -152,9 +152,13 @@ export async function blackoutOnce(
  * Kills the central consoles' worker (kill -9); returns how long until the chair decodes A's
  * video again (frames growing on a new consumer), and the longest gap in A's audio at B meanwhile.
  */
-export async function killHubOnce(
-  rig: FaultRig,
-): Promise<{ recoveryMs: number; longestStallAtBMs: number; hallsOnKilledWorker: boolean }> {
+export async function killHubOnce(rig: FaultRig): Promise<{
+  recoveryMs: number;
+  longestStallAtBMs: number;
+  /** A's audio packets B received from the kill to the chair's recovery, over what 50 packets/s would give. */
+  audioAtBShare: number;
+  hallsOnKilledWorker: boolean;
+}> {
   const { server, chair, siteB } = rig;
   await waitFor('a full pool', () =>
     server.app.pool.ready && server.app.media().workers === 2 ? true : undefined,
@@ -166,6 +170,7 @@ export async function killHubOnce(
   // session back): then A and B are restarted too, and their gap is not "elsewhere".
   const hallsOnKilledWorker = placed.byPrincipal[A] === hub || placed.byPrincipal[B] === hub;
   let lastB = (await audioFrom(siteB, A))?.packetsReceived ?? 0;
+  const firstB = lastB;
   let lastGrowth = Date.now();
   let longest = 0;
   const oldConsumer = (await inboundStats(chair)).find(
@@ -195,8 +200,14 @@ export async function killHubOnce(
     },
     { timeoutMs: 20_000, intervalMs: 100 },
   );
+  // Opus frames of 20 ms: 50 packets a second while A speaks. Counted from the samples (not
+  // from how often they could be taken, which a busy machine slows down).
+  const lastAt = Date.now();
+  const finalB = (await audioFrom(siteB, A))?.packetsReceived ?? lastB;
+  const audioAtBShare = (finalB - firstB) / (((Date.now() - killedAt) / 1000) * 50);
   return {
-    recoveryMs: Date.now() - killedAt,
+    audioAtBShare,
+    recoveryMs: lastAt - killedAt,
     longestStallAtBMs: Math.max(longest, Date.now() - lastGrowth),
     hallsOnKilledWorker,
   };
