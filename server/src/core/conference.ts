@@ -494,15 +494,11 @@ export function observe(state: ConferenceState, ev: SystemEvent, now: number): O
   } else if (ev.type === 'site:connected' && away) {
     // Back within its hold: everything it held is as it was, its remaining time too.
     dropAway(d.s, ev.siteCode);
-    if (on?.pausedAt !== undefined) {
-      resume(on, now);
-      delete on.kept;
-    }
+    if (on?.pausedAt !== undefined) resume(on, now);
     d.log('site.back', ev.siteCode, { awaySec: Math.round((now - away.since) / 1000) });
   } else if (ev.type === 'site:connected' && on?.pausedAt !== undefined) {
     // Released, but the chair kept its floor: it speaks on with the time it had left.
     resume(on, now);
-    delete on.kept;
     d.log('site.back', ev.siteCode, { kept: true });
   } else {
     d.log(ev.type === 'site:connected' ? 'site.joined' : 'site.left', ev.siteCode);
@@ -516,10 +512,11 @@ function dropAway(s: ConferenceState, code: string): void {
   s.away = Object.keys(rest).length ? rest : undefined;
 }
 
-/** The speaker's clock runs again with the time it had left when its connection went. */
+/** The speaker's clock runs again with the time it had left when its connection went; a kept floor is ordinary again. */
 function resume(on: NonNullable<ConferenceState['onAir']>, now: number): void {
   on.endsAt += now - (on.pausedAt as number);
   delete on.pausedAt;
+  delete on.kept;
 }
 
 /** A lost site not back in time: its floor ends, its requests leave the queue, its presentation goes. */
@@ -530,11 +527,10 @@ function release(d: Draft, code: string): void {
     endFloor(d, 'lost');
     released.push('floor');
   }
-  for (const req of d.s.queue.filter((r) => r.siteCode === code)) {
-    d.s.queue = d.s.queue.filter((r) => r.id !== req.id);
-    d.log('floor.withdrawn', code, { requestId: req.id, reason: 'lost' });
-    released.push('queue');
-  }
+  const withdrawn = d.s.queue.filter((r) => r.siteCode === code);
+  d.s.queue = d.s.queue.filter((r) => r.siteCode !== code);
+  for (const req of withdrawn) d.log('floor.withdrawn', code, { requestId: req.id, reason: 'lost' });
+  if (withdrawn.length) released.push('queue');
   const p = d.s.presentation;
   if (p?.kind === 'site' && p.code === code) {
     d.s.presentation = null;
@@ -542,7 +538,7 @@ function release(d: Draft, code: string): void {
     d.log('presentation.changed', null, { holder: null, reason: 'lost' });
     released.push('presentation');
   }
-  d.log('site.released', code, { released: [...new Set(released)].join(',') || 'nothing' });
+  d.log('site.released', code, { released: released.join(',') || 'nothing' });
 }
 
 /** Advances time: the warning before the end, expiry, and (by policy) the end after the grace period. */

@@ -96,7 +96,7 @@ export class HealthMonitor {
   #timer?: NodeJS.Timeout;
   #running = false;
   #listeners: ((sites: SiteHealth[]) => void)[] = [];
-  /** Samples of the current minute not yet summarized, per site. */
+  /** The start of the minute being sampled (its summary is stored once it is over). */
   #minute = 0;
 
   constructor(cfg: Config['health'], src: HealthSources) {

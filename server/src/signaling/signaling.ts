@@ -53,7 +53,7 @@ export interface SocketData {
   generation: number;
   joined: boolean;
   /** Liveness of a joined session: when anything last came from it, and whether it is lost. */
-  live?: { lastSeen: number; lost: boolean; onLost(silentMs: number): void };
+  live?: { lastSeen: number; session: SessionHandle; onLost(silentMs: number): void };
   /** Why the server closed it, when it did. */
   closeReason?: CloseReason;
 }
@@ -105,18 +105,6 @@ export interface Signaling {
 const KNOWN_EVENTS = new Set<string>(CLIENT_EVENTS);
 /** A site whose media the server restarted for silence is not restarted again sooner. */
 const MEDIA_RESTART_COOLDOWN_MS = 30_000;
-
-/** At most once per period per key. */
-class Cooldown {
-  readonly #last = new Map<string, number>();
-  constructor(readonly periodMs: number) {}
-  allow(key: string): boolean {
-    const now = Date.now();
-    if (now - (this.#last.get(key) ?? -Infinity) < this.periodMs) return false;
-    this.#last.set(key, now);
-    return true;
-  }
-}
 
 const CORE_CODES: Record<CoreError['kind'], ErrorCode> = {
   'bad-request': ErrorCode.BadRequest,
@@ -234,7 +222,14 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
     now: () => Date.now(),
     ...(deps.healthStore ? { store: deps.healthStore } : {}),
   });
-  const mediaRestarts = new Cooldown(MEDIA_RESTART_COOLDOWN_MS);
+  /** Per site, one restart a period: a bucket of one token. */
+  const mediaRestarts = new Map<string, TokenBucket>();
+  const mayRestart = (code: string) => {
+    let bucket = mediaRestarts.get(code);
+    if (!bucket)
+      mediaRestarts.set(code, (bucket = new TokenBucket(1000 / MEDIA_RESTART_COOLDOWN_MS, 1, Date.now())));
+    return bucket.take(Date.now());
+  };
   /** A site's session answered within the last few heartbeats (it is not merely unnoticed yet). */
   const answering = (code: string) => {
     const now = Date.now();
@@ -242,7 +237,7 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
       if (
         sk.data.actor?.siteCode === code &&
         sk.data.live &&
-        !sk.data.live.lost &&
+        !sk.data.live.session.lost &&
         now - sk.data.live.lastSeen < 4000
       )
         return true;
@@ -258,7 +253,7 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
         h.last?.reasons[0] === 'silent' &&
         h.code !== roster.central.code &&
         answering(h.code) &&
-        mediaRestarts.allow(h.code)
+        mayRestart(h.code)
       )
         deps.media().restartSite(h.code, 'no RTP/RTCP while its session answers');
   });
@@ -276,8 +271,7 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
     const now = Date.now();
     for (const sk of io.of('/').sockets.values()) {
       const live = sk.data.live;
-      if (!live || live.lost || now - live.lastSeen < silentFor) continue;
-      live.lost = true;
+      if (!live || live.session.lost || now - live.lastSeen < silentFor) continue;
       live.onLost(now - live.lastSeen);
     }
   }, 250);
@@ -427,7 +421,7 @@ function onConnection(
     const live = socket.data.live;
     if (live) {
       live.lastSeen = Date.now();
-      if (live.lost) back();
+      if (session.lost) back();
     }
     if (packet.type !== 'message' || typeof packet.data !== 'string') return;
     const kind = packet.data[0];
@@ -508,7 +502,7 @@ function onConnection(
     const recvTransport = await announced(transportOptions(recv));
     void socket.join(ROOM);
     if (MINUTES_READERS.includes(actor.role)) void socket.join(MINUTES_ROOM);
-    socket.data.live = { lastSeen: Date.now(), lost: false, onLost: lost };
+    socket.data.live = { lastSeen: Date.now(), session, onLost: lost };
     ctx.announce(site.code);
     if (!wasConnected && actor.role === 'site')
       service.observe({ type: 'site:connected', siteCode: site.code });
@@ -603,9 +597,6 @@ function onConnection(
 
   /** It answers again before its socket was given up: it is back where it was. */
   const back = (): void => {
-    const live = socket.data.live;
-    if (!live) return;
-    live.lost = false;
     session.lost = false;
     log.info('the session answers again', { principal: actor.principal });
     try {
