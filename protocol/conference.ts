@@ -57,6 +57,8 @@ export interface OnAir {
    * the site's hold runs out, only by the chair; its clock waits for the site.
    */
   kept?: boolean;
+  /** This statement is being recorded to the file of this recording id (see `recording.saved`). */
+  recording?: string;
 }
 
 /**
@@ -131,6 +133,11 @@ export interface ConferenceState {
   slide?: SlideState | null;
   /** Sites lost and not yet back, by code (absent in older states: none). */
   away?: Record<string, AwaySite>;
+  /**
+   * The programme composite is being recorded (and streamed, when configured) since `since`,
+   * started by `by`: every console shows "ĐANG GHI" meanwhile (absent in older states: not).
+   */
+  recording?: { since: number; by: string } | null;
   /** Counters that keep ids and minutes numbering deterministic and continuous across restarts. */
   nextRequest: number;
   nextMinute: number;
@@ -165,7 +172,11 @@ export type MinuteType =
   | 'agenda.set'
   | 'agenda.moved'
   | 'layout.changed'
-  | 'chair.handed';
+  | 'chair.handed'
+  | 'recording.started'
+  | 'recording.stopped'
+  | 'recording.saved'
+  | 'recording.failed';
 
 /** One line of the minutes: append-only, numbered, timestamped. */
 export interface MinuteEntry {

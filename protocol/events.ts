@@ -10,6 +10,7 @@
 
 import type { ConferenceState, MinuteEntry } from './conference';
 import type { HealthSample, SiteHealth } from './health';
+import type { RecordingStatus } from './recording';
 import type { PayloadInput } from './schemas';
 
 export const PROTOCOL_VERSION = 2;
@@ -55,7 +56,11 @@ export const CloseReason = {
 } as const;
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
 
-export type Role = 'chair' | 'cochair' | 'operator' | 'site' | 'wall';
+/**
+ * `recorder` is the server's own programme recorder (a headless page it opens with a credential
+ * it signs itself; never a join link): it receives the programme as a hall does and publishes nothing.
+ */
+export type Role = 'chair' | 'cochair' | 'operator' | 'site' | 'wall' | 'recorder';
 export type SiteKind = 'central' | 'city' | 'province';
 export type MediaSource = 'camera' | 'microphone' | 'screen';
 export type MediaKind = 'audio' | 'video';
@@ -181,6 +186,8 @@ export interface ServerToClientEvents {
   'minutes:appended': (payload: { entries: MinuteEntry[] }) => void;
   /** Every site's health, each sampling period; to the chair, co-chair and operators only. */
   'health:changed': (payload: { sites: SiteHealth[] }) => void;
+  /** The recorders' status (files, disk, problems) when it changes; to the chair, co-chair and operators only. */
+  'recording:status': (payload: RecordingStatus) => void;
 }
 
 /* The names come from the lists below rather than from ClientToServerEvents, whose payloads
@@ -231,6 +238,9 @@ export const COMMAND_EVENTS = [
   'slide:show',
   'slide:page',
   'slide:close',
+  /** The programme composite: recorded to a file (and streamed when configured) from now on / no more. */
+  'recording:start',
+  'recording:stop',
 ] as const;
 export type CommandEventName = (typeof COMMAND_EVENTS)[number];
 
@@ -246,6 +256,7 @@ export const SERVER_EVENTS: readonly ServerEventName[] = [
   'conference:state',
   'minutes:appended',
   'health:changed',
+  'recording:status',
 ];
 
 /** Handshake auth field and the data of a refused connection (`connect_error`). */

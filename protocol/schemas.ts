@@ -107,6 +107,8 @@ export const schemas = {
   'slide:show': z.strictObject({ deckId: id, page: int(1, 10_000).optional() }),
   'slide:page': z.strictObject({ page: int(1, 10_000) }),
   'slide:close': empty,
+  'recording:start': empty,
+  'recording:stop': empty,
 } satisfies Record<ClientEventName, z.ZodType>;
 
 /*

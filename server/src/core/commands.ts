@@ -3,6 +3,7 @@
  * signalling edge maps one to one; payloads are already validated there. Their fields are the
  * schemas' parsed output (protocol/schemas.ts), the one place a payload's shape is written.
  */
+import type { RecordingFile, RecordingKind } from '../../../protocol/recording';
 import type { DeckInfo } from '../../../protocol/conference';
 import type { CommandEventName } from '../../../protocol/events';
 import type { Payload } from '../../../protocol/schemas';
@@ -36,4 +37,20 @@ export type SystemEvent =
       silentSince?: number;
     }
   /** A deck finished converting (server/src/decks): it joins the conference's decks. */
-  | { type: 'deck:added'; deck: DeckInfo };
+  | { type: 'deck:added'; deck: DeckInfo }
+  /** The statement on air (this floor request) is being recorded as `recording` (server/src/recording). */
+  | { type: 'recording:statement'; requestId: string; recording: string }
+  /** A recording was finished and can be downloaded: a minutes line links it. */
+  | { type: 'recording:saved'; file: RecordingFile }
+  /**
+   * A recording failed (ffmpeg died, the disk is full). `final`: the programme recorder gave up,
+   * the state stops showing it as recording. The conference itself goes on.
+   */
+  | {
+      type: 'recording:failed';
+      kind: RecordingKind;
+      recording: string | null;
+      siteCode: string | null;
+      message: string;
+      final: boolean;
+    };

@@ -143,6 +143,7 @@ function endFloor(d: Draft, reason: FloorEndReason): void {
     reason,
     allottedSec: Math.round(on.allottedMs / 1000),
     actualSec: Math.round((d.now - on.grantedAt) / 1000),
+    ...(on.recording ? { recording: on.recording } : {}),
   });
   d.s.onAir = null;
 }
@@ -196,9 +197,22 @@ const lifecycle =
         d.log('floor.rejected', r.siteCode, { requestId: r.id, reason: 'concluded' });
       d.s.queue = [];
     }
+    if (to === 'closed') stopRecording(d, 'closed');
     d.s.phase = to;
     d.log(minute, null);
   };
+
+/** Ends the programme recording in the state (minuted); its recorder follows the state. */
+function stopRecording(d: Draft, reason: 'stopped' | 'closed'): void {
+  const rec = d.s.recording;
+  if (!rec) return;
+  d.log('recording.stopped', null, {
+    reason,
+    since: rec.since,
+    durationSec: Math.round((d.now - rec.since) / 1000),
+  });
+  d.s.recording = null;
+}
 
 const HANDLERS: Handlers = {
   'conference:open': lifecycle(['scheduled'], 'open', 'conference.opened'),
@@ -224,8 +238,8 @@ const HANDLERS: Handlers = {
       if (a.role === 'site') throw forbidden('a site may request the floor only for itself');
       requireChairOrOperator(d.s, a);
       code = siteCode;
-    } else if (a.role === 'wall') {
-      throw forbidden('the video wall cannot request the floor');
+    } else if (a.role === 'wall' || a.role === 'recorder') {
+      throw forbidden(`the ${a.role === 'wall' ? 'video wall' : 'recorder'} cannot request the floor`);
     }
     site(d.s, code);
     if (d.s.queue.some((r) => r.siteCode === code)) throw wrongState('this site is already in the queue');
@@ -430,6 +444,19 @@ const HANDLERS: Handlers = {
     closeSlide(d);
   },
 
+  'recording:start': (d, _cmd, a) => {
+    requireChairOrOperator(d.s, a);
+    if (d.s.recording) throw wrongState('the programme is already being recorded');
+    d.s.recording = { since: d.now, by: a.principal };
+    d.log('recording.started', null, {});
+  },
+
+  'recording:stop': (d, _cmd, a) => {
+    requireChairOrOperator(d.s, a);
+    if (!d.s.recording) throw wrongState('the programme is not being recorded');
+    stopRecording(d, 'stopped');
+  },
+
   'rollcall:mark': (d, { siteCode, status }, a) => {
     requireChairOrOperator(d.s, a);
     const st = site(d.s, siteCode);
@@ -475,6 +502,33 @@ export function observe(state: ConferenceState, ev: SystemEvent, now: number): O
       pages: ev.deck.pages,
       by: ev.deck.uploadedBy,
     });
+    return { state: d.s, minutes: d.minutes };
+  }
+  if (ev.type === 'recording:statement') {
+    // Only the statement it was started for: a floor that moved meanwhile is not this one.
+    if (d.s.onAir?.requestId !== ev.requestId) return { state, minutes: [] };
+    d.s.onAir.recording = ev.recording;
+    return { state: d.s, minutes: [] };
+  }
+  if (ev.type === 'recording:saved') {
+    const f = ev.file;
+    d.log('recording.saved', f.siteCode, {
+      recording: f.id,
+      kind: f.kind,
+      requestId: f.requestId,
+      durationSec: f.durationMs === null ? null : Math.round(f.durationMs / 100) / 10,
+      bytes: f.bytes,
+    });
+    return { state: d.s, minutes: d.minutes };
+  }
+  if (ev.type === 'recording:failed') {
+    d.log('recording.failed', ev.siteCode, {
+      kind: ev.kind,
+      recording: ev.recording,
+      message: ev.message.slice(0, 300),
+    });
+    // The programme recorder cannot go on (a full disk): it is no longer recording.
+    if (ev.kind === 'programme' && ev.final && d.s.recording) d.s.recording = null;
     return { state: d.s, minutes: d.minutes };
   }
   site(d.s, ev.siteCode);

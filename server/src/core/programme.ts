@@ -9,6 +9,8 @@
  *   thumbnails cost a chair's browser more than it can decode beside its own camera). Operators
  *   get cameras prepared but paused: their table shows figures, not pictures.
  * - Sites see the programme: the chair and the site on air (per the layout), and the presentation.
+ *   The programme recorder (role `recorder`, the server's own composite page) gets what a hall gets.
+ * - A hall's browser and its RTP ingest (its AV system) are one site: neither gets the other's media.
  */
 import type { MediaSource } from '../../../protocol/events';
 import { CENTRAL_ROLES, type ConferenceState, type Role } from './model';
@@ -19,6 +21,8 @@ export interface Party {
   siteCode: string;
 }
 
+/** The halls and the programme recorder see the programme (not the central consoles' grids). */
+const watchesProgramme = (p: Party) => p.role === 'site' || p.role === 'recorder';
 /** The central bridge's consoles: chair, co-chair, operators, wall. */
 export const isCentral = (p: Party) => CENTRAL_ROLES.includes(p.role);
 const holdsChair = (s: ConferenceState, p: Party) =>
@@ -40,6 +44,8 @@ export function shouldPrepare(
   source: MediaSource,
 ): boolean {
   if (receiver.principal === sender.principal) return false;
+  if (receiver.role === 'site' && sender.role === 'site' && receiver.siteCode === sender.siteCode)
+    return false;
   if (source === 'screen') return true;
   // The central bridge is one room: its consoles do not play each other's microphones (echo).
   if (source === 'microphone' && isCentral(sender) && isCentral(receiver)) return false;
@@ -55,7 +61,7 @@ export function shouldFlow(s: ConferenceState, receiver: Party, sender: Party, s
   if (source !== 'camera') return true;
   if (receiver.role === 'wall') return true;
   if (receiver.role === 'operator') return false;
-  if (receiver.role !== 'site') return isCentral(sender) || onAir(s, sender) || queued(s, sender);
+  if (!watchesProgramme(receiver)) return isCentral(sender) || onAir(s, sender) || queued(s, sender);
   if (s.layout === 'presentation' && s.presentation) return false;
   if (isCentral(sender)) return holdsChair(s, sender);
   return onAir(s, sender);
@@ -63,7 +69,7 @@ export function shouldFlow(s: ConferenceState, receiver: Party, sender: Party, s
 
 /** Whether this party may publish the given source at all. */
 export function mayPublish(s: ConferenceState, p: Party, source: MediaSource): boolean {
-  if (p.role === 'wall' || p.role === 'operator') return false;
+  if (p.role === 'wall' || p.role === 'operator' || p.role === 'recorder') return false;
   if (source !== 'screen') return true;
   const holder = s.presentation;
   if (!holder) return false;
@@ -81,7 +87,7 @@ export function mayPublish(s: ConferenceState, p: Party, source: MediaSource): b
  * speaker at 1280×720 right at the grant, and saves the server ~0.7 Mbit/s per hall.
  */
 export function preferredLayer(s: ConferenceState, receiver: Party, sender: Party): 'low' | 'mid' | 'high' {
-  if (receiver.role === 'site') {
+  if (watchesProgramme(receiver)) {
     const chairSmall =
       holdsChair(s, sender) &&
       s.onAir !== null &&

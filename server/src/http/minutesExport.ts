@@ -46,6 +46,10 @@ const LABELS: Record<MinuteType, [vi: string, en: string]> = {
   'agenda.moved': ['Chuyển mục chương trình', 'Agenda item changed'],
   'layout.changed': ['Đổi bố cục màn hình', 'Layout changed'],
   'chair.handed': ['Chuyển quyền chủ trì', 'Chair handed over'],
+  'recording.started': ['Bắt đầu ghi hình chương trình', 'Programme recording started'],
+  'recording.stopped': ['Dừng ghi hình chương trình', 'Programme recording stopped'],
+  'recording.saved': ['Đã lưu bản ghi', 'Recording saved'],
+  'recording.failed': ['Lỗi ghi hình (hội nghị vẫn tiếp tục)', 'Recording failed (the conference goes on)'],
 };
 
 const HEADERS: Record<Lang, string[]> = {
