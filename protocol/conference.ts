@@ -189,7 +189,7 @@ export interface MinuteEntry {
   data: Record<string, string | number | boolean | null>;
 }
 
-export const ROLES: readonly Role[] = ['chair', 'cochair', 'operator', 'site', 'wall'];
+export const ROLES: readonly Role[] = ['chair', 'cochair', 'operator', 'site', 'wall', 'recorder'];
 /** The people of the central bridge (one room): everyone but the provincial sites. */
 export const CENTRAL_ROLES: readonly Role[] = ['chair', 'cochair', 'operator', 'wall'];
 /** Who reads the minutes (pushed lines, CSV/JSON export) and the stored state. */

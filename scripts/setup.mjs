@@ -33,10 +33,20 @@ const WORKER_BUILD_PACKAGES = [
 ];
 /** Commands node-gyp needs to compile better-sqlite3 (its prebuilt download may be unreachable), and their packages. */
 const NATIVE_BUILD_COMMANDS = { python3: 'python3', make: 'make', 'g++': 'g++' };
-/** Commands the server runs, and their packages: poppler converts PDF decks to page images. */
-const RUN_COMMANDS = { pdftoppm: 'poppler-utils', pdfinfo: 'poppler-utils' };
-/** Debian packages the end-to-end tests need (a real browser and a font with Vietnamese glyphs). */
-const TEST_PACKAGES = ['chromium', 'fonts-dejavu-core'];
+/**
+ * Commands the server runs, and their packages: poppler converts PDF decks to page images,
+ * ffmpeg writes the recordings and carries RTP in and out, Chromium renders the programme
+ * composite (its recording and stream) with a font that has Vietnamese glyphs.
+ */
+const RUN_COMMANDS = {
+  pdftoppm: 'poppler-utils',
+  pdfinfo: 'poppler-utils',
+  ffmpeg: 'ffmpeg',
+  ffprobe: 'ffmpeg',
+  chromium: 'chromium',
+};
+/** Debian packages the server and the end-to-end tests need besides those commands. */
+const RUN_PACKAGES = ['fonts-dejavu-core'];
 
 class SetupError extends Error {
   constructor(step, message, hint) {
@@ -315,8 +325,8 @@ async function main() {
   const bin = mediasoupWorkerPath(version);
   ensureNpmPackages(bin);
   await ensureWorker(bin);
-  ensureCommands(RUN_COMMANDS, 'to convert PDF decks');
-  if (MODE === 'test') ensurePackages(TEST_PACKAGES, 'browser for end-to-end tests');
+  ensureCommands(RUN_COMMANDS, 'to convert PDF decks, record and render the programme');
+  ensurePackages(RUN_PACKAGES, 'a font with Vietnamese glyphs for the programme composite');
 }
 
 const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);

@@ -130,6 +130,36 @@ export const configSchema = z.strictObject({
     degraded: thresholds,
     poor: thresholds,
   }),
+  /**
+   * RTP in and out for the halls' AV systems (server/src/http/ingestApi.ts): the ports their
+   * encoders send to (two per stream, RTP and RTCP), to open in the firewall (UDP).
+   */
+  ingest: z
+    .strictObject({ portMin: port, portMax: port })
+    .refine((v) => v.portMax - v.portMin >= 3, { message: 'portMax must be at least portMin + 3' }),
+  /**
+   * Recordings (server/src/recording): every statement on air, and the programme composite on
+   * the chair's or an operator's command; where they go, how much disk they may take, and the
+   * free space below which they stop (reported to the operators; the conference goes on).
+   */
+  recording: z.strictObject({
+    /** Directory of the files; empty: dataDir/recordings. */
+    dir: z.string(),
+    statements: z.boolean(),
+    programme: z.boolean(),
+    /** Total size the recordings may reach, MiB. */
+    budgetMb: z.number().int().min(1).max(100_000_000),
+    /** Free space on the recordings' disk below which recording stops, MiB. */
+    minFreeMb: z.number().int().min(0).max(100_000_000),
+    ffmpeg: z.string().min(1),
+    ffprobe: z.string().min(1),
+    /** Chromium for the programme composite; empty: /usr/bin/chromium. */
+    chromium: z.string(),
+    /** Also stream the programme to this RTMP or SRT address while it is recorded; empty: no. */
+    streamUrl: z.union([z.literal(''), z.string().regex(/^(rtmps?|srt):\/\/\S+$/, 'an rtmp://, rtmps:// or srt:// address')]),
+    /** Bit rate of the composite's video, kbit/s. */
+    videoKbps: z.number().int().min(300).max(20_000),
+  }),
   /** GET /metrics (Prometheus): always with an operator's credential; without one, see below. */
   metrics: z.strictObject({
     /** Answer a scraper on this host (loopback, not through a proxy) without a credential. */
@@ -185,6 +215,9 @@ export const ENV_KEYS: Record<string, string> = {
   HOINGHI_LOST_AFTER_SEC: 'health.lostAfterSec',
   HOINGHI_HOLD_SEC: 'health.holdSec',
   HOINGHI_METRICS_ALLOW_LOCALHOST: 'metrics.allowLocalhost',
+  HOINGHI_RECORDING_DIR: 'recording.dir',
+  HOINGHI_RECORD_STATEMENTS: 'recording.statements',
+  HOINGHI_STREAM_URL: 'recording.streamUrl',
 };
 /** Variables read elsewhere (setup, the client build, the config file path), not config keys. */
 const ENV_OTHER = new Set([
@@ -215,7 +248,7 @@ const NUMERIC_KEYS = new Set([
 ]);
 
 /** Keys set by `true` or `false` (any other value is refused by the schema, naming the key). */
-const BOOLEAN_KEYS = new Set(['metrics.allowLocalhost']);
+const BOOLEAN_KEYS = new Set(['metrics.allowLocalhost', 'recording.statements']);
 
 type Json = Record<string, unknown>;
 

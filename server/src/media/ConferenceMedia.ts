@@ -67,6 +67,8 @@ export type OfferSender = (offer: ConsumerOffer) => Promise<void>;
 
 export interface PeerInfo {
   id: string;
+  /** A hall's RTP ingest (its AV system, openIngest): it has no session and never receives. */
+  ingest?: boolean;
   party: Party;
   site: SiteInfo;
   sendOffer: OfferSender;
@@ -122,6 +124,8 @@ interface PeerMedia extends PeerInfo {
   /** The worker (pool index) whose router carries this peer's media. */
   worker: number;
   transports: Map<string, types.WebRtcTransport>;
+  /** An RTP ingest's transports (one per stream). */
+  plain: Map<string, types.PlainTransport>;
   producers: Map<string, types.Producer>;
   /** Consumers by producer id. */
   consumers: Map<string, types.Consumer>;
@@ -156,6 +160,76 @@ const CENTRAL_WEIGHT = 4;
 /** How long a camera's layers must be unwanted before its publisher is told to stop them (no flapping as the floor moves). */
 const LOWER_LAYERS_AFTER_MS = 5000;
 
+/** The media peer id of a hall's RTP ingest. */
+export const ingestId = (siteCode: string) => `ingest:${siteCode}`;
+
+/** Where RTP from outside (a hall's encoder) arrives, and the address it is told to send to. */
+export interface PlainListen {
+  ip: string;
+  announcedIp?: string;
+  /** Ports for ingest transports (each takes two: RTP and RTCP); picked in this range. */
+  portMin: number;
+  portMax: number;
+}
+
+/** One stream of an RTP ingest: where to send it and how (payload type, SSRC, codec). */
+export interface IngestStream {
+  ip: string;
+  port: number;
+  rtcpPort: number;
+  payloadType: number;
+  ssrc: number;
+  mimeType: string;
+  clockRate: number;
+  channels?: number;
+  parameters: Record<string, string | number>;
+}
+
+export type IngestVideoCodec = 'H264' | 'VP8';
+
+export interface IngestInfo {
+  siteCode: string;
+  videoCodec: IngestVideoCodec;
+  audio: IngestStream;
+  video: IngestStream;
+  /** SRTP: what the encoder encrypts with (both streams); null for plain RTP. */
+  srtp: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80'; keyBase64: string } | null;
+  openedAt: number;
+}
+
+/** A stream tapped out of the conference to a local receiver (a recorder): what it carries. */
+export interface TapStream {
+  producerId: string;
+  kind: MediaKind;
+  /** Where it is sent on 127.0.0.1 (RTP; RTCP muxed on the same port). */
+  port: number;
+  payloadType: number;
+  mimeType: string;
+  clockRate: number;
+  channels?: number;
+  parameters: Record<string, unknown>;
+}
+
+/** Local RTP copies of some producers (no transcoding): see ConferenceMedia.openTap. */
+export interface Tap {
+  readonly streams: TapStream[];
+  /** Starts forwarding (asks the video for a key frame): call once the receiver listens. */
+  start(): Promise<void>;
+  /** Asks every video for a key frame again. */
+  keyFrame(): void;
+  /** Bytes sent so far per stream. */
+  stats(): Promise<{ producerId: string; bytes: number; packets: number }[]>;
+  close(): void;
+  readonly closed: boolean;
+}
+
+const INGEST_PT = { audio: 111, H264: 102, VP8: 96 } as const;
+const INGEST_FEEDBACK = [
+  { type: 'nack' },
+  { type: 'nack', parameter: 'pli' },
+  { type: 'ccm', parameter: 'fir' },
+];
+
 export class ConferenceMedia {
   /** One router per live worker, by worker index. */
   readonly #routers = new Map<number, RouterSlot>();
@@ -173,12 +247,23 @@ export class ConferenceMedia {
   /** Told when a site's media status (camera, microphone, connection quality) may have changed. */
   onSiteMedia: (siteCode: string) => void = () => undefined;
 
-  private constructor(state: ConferenceState) {
+  readonly #plainListen: PlainListen;
+  /** Ports given to ingest transports (RTP and RTCP). */
+  readonly #plainPorts = new Set<number>();
+  /** Open ingests, by site code. */
+  readonly #ingests = new Map<string, IngestInfo>();
+
+  private constructor(state: ConferenceState, plain: PlainListen) {
     this.#state = state;
+    this.#plainListen = plain;
   }
 
-  static async create(pool: WorkerPool, state: ConferenceState): Promise<ConferenceMedia> {
-    const media = new ConferenceMedia(state);
+  static async create(
+    pool: WorkerPool,
+    state: ConferenceState,
+    plain: PlainListen = { ip: '127.0.0.1', portMin: 0, portMax: 0 },
+  ): Promise<ConferenceMedia> {
+    const media = new ConferenceMedia(state, plain);
     await Promise.all(pool.entries().map((e) => media.addWorker(e)));
     if (media.#routers.size === 0) throw new Error('no live mediasoup worker');
     return media;
@@ -223,7 +308,7 @@ export class ConferenceMedia {
   /** Starts a site's media again (its hall's sessions), in the same session: see #restartPeer. */
   restartSite(siteCode: string, why: string): void {
     for (const peer of [...this.#peers.values()]) {
-      if (peer.party.siteCode !== siteCode || peer.party.role !== 'site') continue;
+      if (peer.party.siteCode !== siteCode || peer.party.role !== 'site' || peer.ingest) continue;
       log.warn('starting a site’s media again', { principal: peer.party.principal, why });
       void this.#restartPeer(peer);
     }
@@ -329,6 +414,7 @@ export class ConferenceMedia {
       pending: new Set(),
       reserved: new Set(),
       creating: new Map(),
+      plain: new Map(),
       offerFailures: 0,
       refusedUntil: new Map(),
     });
@@ -343,6 +429,7 @@ export class ConferenceMedia {
     // Closing transports closes their producers and consumers (mediasoup cascades),
     // and the consumers of others on those producers ('producerclose').
     for (const t of peer.transports.values()) t.close();
+    for (const t of peer.plain.values()) t.close();
   }
 
   async createTransport(peerId: string, direction: 'send' | 'recv'): Promise<types.WebRtcTransport> {
@@ -425,6 +512,11 @@ export class ConferenceMedia {
           : `a ${peer.party.role} does not publish`,
       );
     }
+    if (source !== 'screen' && this.#peers.has(ingestId(peer.party.siteCode)))
+      throw new MediaRequestError(
+        'forbidden',
+        'this hall publishes its camera and microphone through its RTP ingest (its AV system)',
+      );
     // Checked and reserved in one synchronous step, before awaiting the worker: parallel
     // requests cannot all pass the check while none is counted yet.
     if (peer.reserved.has(source) || [...peer.producers.values()].some((p) => p.appData.source === source)) {
@@ -768,7 +860,7 @@ export class ConferenceMedia {
     const max = (a: number | null, b: number) => (a === null ? b : Math.max(a, b));
     const jobs: Promise<void>[] = [];
     for (const p of peers) {
-      for (const t of p.transports.values()) {
+      for (const t of [...p.transports.values(), ...p.plain.values()]) {
         out.transports += 1;
         jobs.push(
           t.getStats().then(([st]) => {
@@ -860,6 +952,307 @@ export class ConferenceMedia {
       }
     }
     return { peers: this.#peers.size, producers, consumers, liveMicrophones: live.sort() };
+  }
+
+  /**
+   * Opens an RTP ingest for a hall: its AV system (a hardware encoder, ffmpeg, GStreamer, OBS)
+   * publishes the hall's camera and microphone over plain RTP (or SRTP), to two ports the answer
+   * names (comedia: the server learns the sender's address from its first packet). They become
+   * the site's camera and microphone under the same rules as a browser's: the microphone is
+   * paused on the server unless the site is on air. While it is open the hall's browser may not
+   * publish a camera or microphone (and the ones it had are closed). Opening it again replaces it.
+   * `onLost` is called if the worker carrying it dies (the encoder must be given the new ports).
+   */
+  async openIngest(
+    site: SiteInfo,
+    opts: { video: IngestVideoCodec; srtp: boolean },
+    onLost: () => void,
+  ): Promise<IngestInfo> {
+    const code = site.code;
+    this.closeIngest(code);
+    const id = ingestId(code);
+    const party: Party = { role: 'site', principal: code, siteCode: code };
+    this.addPeer({
+      id,
+      ingest: true,
+      party,
+      site,
+      sendOffer: () => Promise.reject(new Error('an ingest does not receive')),
+      onConsumerClosed: () => undefined,
+      onMediaLost: () => {
+        this.#ingests.delete(code);
+        onLost();
+      },
+    });
+    const peer = this.#peer(id);
+    try {
+      // The browser's own camera and microphone give way to the AV system's.
+      for (const p of this.#peers.values())
+        if (p !== peer && p.party.role === 'site' && p.party.siteCode === code)
+          for (const pr of [...p.producers.values()]) if (pr.appData.source !== 'screen') pr.close();
+      const slot = this.#routers.get(peer.worker);
+      if (!slot) throw new MediaRequestError('unavailable', 'no media worker is running');
+      const audio = await this.#ingestStream(peer, slot.router, 'audio', opts);
+      const video = await this.#ingestStream(peer, slot.router, 'video', opts);
+      if (this.#peers.get(id) !== peer) throw new MediaRequestError('not-found', 'the ingest was closed');
+      const info: IngestInfo = {
+        siteCode: code,
+        videoCodec: opts.video,
+        audio: audio.stream,
+        video: video.stream,
+        srtp: audio.key ? { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: audio.key } : null,
+        openedAt: Date.now(),
+      };
+      // One key for both streams: the encoder is given one.
+      if (audio.key && video.key !== audio.key) throw new Error('SRTP keys of an ingest differ');
+      this.#ingests.set(code, info);
+      this.reconcile(this.#state);
+      this.onSiteMedia(code);
+      log.info('RTP ingest opened', { site: code, video: opts.video, srtp: opts.srtp, worker: peer.worker });
+      return info;
+    } catch (e) {
+      this.removePeer(id);
+      throw e;
+    }
+  }
+
+  async #ingestStream(
+    peer: PeerMedia,
+    router: types.Router,
+    kind: MediaKind,
+    opts: { video: IngestVideoCodec; srtp: boolean },
+  ): Promise<{ stream: IngestStream; key: string | null }> {
+    const transport = await this.#plainTransport(router, opts.srtp, kind);
+    peer.plain.set(transport.id, transport);
+    let key: string | null = null;
+    if (opts.srtp) {
+      key = transport.srtpParameters?.keyBase64 ?? null;
+      if (!key) throw new Error('no SRTP parameters on the ingest transport');
+      if (kind === 'video') {
+        // Both streams with the audio's key: the encoder is given one key.
+        const audioKey = [...peer.plain.values()].find((t) => t !== transport)?.srtpParameters?.keyBase64;
+        if (audioKey) {
+          await transport.connect({
+            srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: audioKey },
+          });
+          key = audioKey;
+        }
+      } else {
+        await transport.connect({
+          srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: key },
+        });
+      }
+    }
+    const ssrc = 0x10000000 + Math.floor(Math.random() * 0x6fffffff);
+    const codec =
+      kind === 'audio'
+        ? {
+            mimeType: 'audio/opus',
+            payloadType: INGEST_PT.audio,
+            clockRate: 48000,
+            channels: 2,
+            parameters: { 'sprop-stereo': 1 } as Record<string, string | number>,
+          }
+        : {
+            mimeType: `video/${opts.video}`,
+            payloadType: INGEST_PT[opts.video],
+            clockRate: 90000,
+            parameters: (opts.video === 'H264'
+              ? { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 }
+              : {}) as Record<string, string | number>,
+          };
+    const source: MediaSource = kind === 'audio' ? 'microphone' : 'camera';
+    const paused = kind === 'audio' && !micLive(this.#state, peer.party);
+    const producer = await transport.produce({
+      kind,
+      rtpParameters: {
+        codecs: [{ ...codec, rtcpFeedback: kind === 'video' ? INGEST_FEEDBACK : [] }],
+        encodings: [{ ssrc }],
+      },
+      paused,
+      appData: { source, peerId: peer.id, wantPaused: paused, poor: false },
+    });
+    peer.producers.set(producer.id, producer);
+    producer.observer.once('close', () => {
+      peer.producers.delete(producer.id);
+      this.onSiteMedia(peer.party.siteCode);
+    });
+    const announced = this.#plainListen.announcedIp || transport.tuple.localIp;
+    return {
+      stream: {
+        ip: announced,
+        port: transport.tuple.localPort,
+        rtcpPort: transport.rtcpTuple?.localPort ?? transport.tuple.localPort,
+        payloadType: codec.payloadType,
+        ssrc,
+        mimeType: codec.mimeType,
+        clockRate: codec.clockRate,
+        ...('channels' in codec ? { channels: codec.channels } : {}),
+        parameters: codec.parameters,
+      },
+      key,
+    };
+  }
+
+  /** A plain transport for an ingest, on ports of the configured range (RTP and RTCP apart). */
+  async #plainTransport(router: types.Router, srtp: boolean, kind: MediaKind): Promise<types.PlainTransport> {
+    const { ip, announcedIp, portMin, portMax } = this.#plainListen;
+    const base = {
+      listenIp: announcedIp ? { ip, announcedIp } : ip,
+      rtcpMux: false,
+      comedia: true,
+      ...(srtp ? { enableSrtp: true, srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80' as const } : {}),
+      appData: { kind },
+    };
+    if (!portMin) return router.createPlainTransport(base);
+    // mediasoup picks the RTCP port itself; RTP ports are tried in the range until one is free.
+    for (let port = portMin; port <= portMax; port += 2) {
+      if (this.#plainPorts.has(port)) continue;
+      try {
+        const t = await router.createPlainTransport({ ...base, port });
+        const ports = [port, t.rtcpTuple?.localPort ?? port];
+        for (const p of ports) this.#plainPorts.add(p);
+        t.observer.once('close', () => ports.forEach((p) => this.#plainPorts.delete(p)));
+        return t;
+      } catch (e) {
+        log.debug('ingest port taken, trying the next', { port, error: e });
+      }
+    }
+    throw new MediaRequestError('unavailable', `no free RTP port in ${portMin}–${portMax}`);
+  }
+
+  /** Closes a hall's RTP ingest; its camera and microphone leave the conference. */
+  closeIngest(siteCode: string): boolean {
+    const had = this.#ingests.delete(siteCode);
+    if (!this.#peers.has(ingestId(siteCode))) return had;
+    this.removePeer(ingestId(siteCode));
+    this.onSiteMedia(siteCode);
+    log.info('RTP ingest closed', { site: siteCode });
+    return true;
+  }
+
+  ingest(siteCode: string): IngestInfo | undefined {
+    return this.#ingests.get(siteCode);
+  }
+
+  /** Bytes received so far by a hall's ingest (RTP, both streams); null when none is open. */
+  async ingestBytes(siteCode: string): Promise<number | null> {
+    const peer = this.#peers.get(ingestId(siteCode));
+    if (!peer) return null;
+    let bytes = 0;
+    await Promise.allSettled(
+      [...peer.plain.values()].map((t) =>
+        t.getStats().then(([st]) => {
+          bytes += st?.rtpBytesReceived ?? 0;
+        }),
+      ),
+    );
+    return bytes;
+  }
+
+  /**
+   * The live producer of a party's source: a site's (its browser's or its ingest's), or a
+   * person's at the central bridge (by principal).
+   */
+  producerOf(
+    who: { siteCode?: string; principal?: string },
+    source: MediaSource,
+  ): types.Producer | undefined {
+    for (const p of this.#peers.values()) {
+      const match =
+        who.principal !== undefined
+          ? p.party.principal === who.principal && p.party.role !== 'site'
+          : p.party.role === 'site' && p.party.siteCode === who.siteCode;
+      if (!match) continue;
+      for (const pr of p.producers.values()) if (pr.appData.source === source && !pr.closed) return pr;
+    }
+    return undefined;
+  }
+
+  /**
+   * Copies producers out to a receiver on this host (a recorder: ffmpeg reading an SDP), without
+   * transcoding: one plain transport per stream, on the router of the first producer (the others
+   * are piped there), each sending RTP (RTCP muxed) to 127.0.0.1:port. The consumers start
+   * paused: `start()` once the receiver listens, so that its first video packet is a key frame.
+   */
+  async openTap(wanted: { producer: types.Producer; port: number }[]): Promise<Tap> {
+    const first = wanted[0];
+    if (!first) throw new Error('nothing to tap');
+    const workerOf = (producerId: string) =>
+      [...this.#peers.values()].find((p) => p.producers.has(producerId))?.worker;
+    const home = workerOf(first.producer.id);
+    const slot = home === undefined ? undefined : this.#routers.get(home);
+    if (home === undefined || !slot) throw new MediaRequestError('not-found', 'the producer is gone');
+    const transports: types.PlainTransport[] = [];
+    const consumers: types.Consumer[] = [];
+    const streams: TapStream[] = [];
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      for (const t of transports) t.close();
+    };
+    try {
+      for (const { producer, port } of wanted) {
+        const from = workerOf(producer.id);
+        if (from === undefined) throw new MediaRequestError('not-found', 'the producer is gone');
+        if (from !== home) await this.#pipe(producer, from, home);
+        const t = await slot.router.createPlainTransport({
+          listenIp: '127.0.0.1',
+          rtcpMux: true,
+          comedia: false,
+        });
+        transports.push(t);
+        await t.connect({ ip: '127.0.0.1', port });
+        const consumer = await t.consume({
+          producerId: producer.id,
+          rtpCapabilities: slot.router.rtpCapabilities,
+          paused: true,
+          ...(producer.kind === 'video' ? { preferredLayers: { spatialLayer: 2, temporalLayer: 2 } } : {}),
+        });
+        consumers.push(consumer);
+        const codec = consumer.rtpParameters.codecs[0];
+        if (!codec) throw new Error('a consumer without a codec');
+        streams.push({
+          producerId: producer.id,
+          kind: producer.kind,
+          port,
+          payloadType: codec.payloadType,
+          mimeType: codec.mimeType,
+          clockRate: codec.clockRate,
+          ...(codec.channels ? { channels: codec.channels } : {}),
+          parameters: codec.parameters ?? {},
+        });
+      }
+    } catch (e) {
+      close();
+      throw e;
+    }
+    return {
+      streams,
+      get closed() {
+        return closed;
+      },
+      async start() {
+        await Promise.all(consumers.filter((c) => !c.closed).map((c) => c.resume()));
+        for (const c of consumers)
+          if (c.kind === 'video' && !c.closed) void c.requestKeyFrame().catch(() => undefined);
+      },
+      keyFrame() {
+        for (const c of consumers)
+          if (c.kind === 'video' && !c.closed) void c.requestKeyFrame().catch(() => undefined);
+      },
+      async stats() {
+        return Promise.all(
+          consumers.map(async (c) => {
+            const list = c.closed ? [] : await c.getStats().catch(() => []);
+            const out = list.find((x) => x.type === 'outbound-rtp');
+            return { producerId: c.producerId, bytes: out?.byteCount ?? 0, packets: out?.packetCount ?? 0 };
+          }),
+        );
+      },
+      close,
+    };
   }
 
   close(): void {
