@@ -22,7 +22,9 @@ import { type Roster, parseRoster } from './core/roster';
 import { decksApi } from './decks/decksApi';
 import { credentialsApi } from './http/credentialsApi';
 import { createHttpApp } from './http/httpApp';
+import { ingestApi } from './http/ingestApi';
 import { metricsApi } from './http/metricsApi';
+import { recordingsApi } from './http/recordingsApi';
 import { createLogger } from './logger';
 import { ConferenceMedia } from './media/ConferenceMedia';
 import { UdpMonitor } from './media/udpHealth';
@@ -38,6 +40,8 @@ import {
   type Signaling,
   attachSignaling,
 } from './signaling/signaling';
+import { Recordings } from './recording/Recordings';
+import { StatementRecorder } from './recording/StatementRecorder';
 import { SqliteStore, storeFile } from './store/SqliteStore';
 
 const log = createLogger('app');
@@ -130,6 +134,9 @@ export interface Application {
   readonly pool: WorkerPool;
   /** Prometheus metrics (GET /metrics); the health monitor plugs in with setHealthSource. */
   readonly metrics: Metrics;
+  readonly recordings: Recordings;
+  /** Null when statements are not recorded (config recording.statements). */
+  readonly statements: StatementRecorder | null;
   media(): ConferenceMedia;
   stop(): Promise<void>;
 }
@@ -197,7 +204,23 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     warn: (msg, fields) => log.warn(msg, fields),
   });
   udp.start();
-  const media = await ConferenceMedia.create(pool, service.state);
+  const media = await ConferenceMedia.create(pool, service.state, {
+    ip: config.rtc.listenIp,
+    ...(announcedAddress ? { announcedIp: announcedAddress } : {}),
+    portMin: config.ingest.portMin,
+    portMax: config.ingest.portMax,
+  });
+  const recordings = new Recordings({
+    dir: config.recording.dir ? path.resolve(config.recording.dir) : path.join(dataDir, 'recordings'),
+    conferenceId: config.conference.id,
+    budgetMb: config.recording.budgetMb,
+    minFreeMb: config.recording.minFreeMb,
+    enabled: {
+      statements: config.recording.statements,
+      programme: config.recording.programme,
+      stream: config.recording.streamUrl !== '',
+    },
+  });
   const baseUrl = () => {
     const addr = httpServer.address() as AddressInfo | null;
     return baseUrlOf(config, addr?.port ?? config.http.port);
@@ -263,6 +286,34 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
   app.use('/api/decks', decks.api);
   app.get('/metrics', metricsApi({ verify, allowLocalhost: config.metrics.allowLocalhost, metrics }));
   app.use('/decks', decks.pages);
+  const recordingRoutes = recordingsApi({ verify, recordings, secret });
+  app.use('/api/recordings', recordingRoutes.api);
+  app.use('/recordings', recordingRoutes.files);
+  app.use(
+    '/api/ingest',
+    ingestApi({
+      verify,
+      sites: roster.sites,
+      open: async (site, opts) => {
+        const info = await media.openIngest(site, opts, () => {
+          recordings.problem(
+            'ingest',
+            site.code,
+            `the RTP ingest of ${site.name} was lost with its media worker; open it again`,
+          );
+          signaling.setIngest(site.code, false);
+        });
+        signaling.setIngest(site.code, true);
+        return info;
+      },
+      get: (code) => media.ingest(code),
+      close: (code) => {
+        const closed = media.closeIngest(code);
+        signaling.setIngest(code, false);
+        return closed;
+      },
+    }),
+  );
   const httpServer = http.createServer(app);
   const io: IoServer = new Server(httpServer, {
     serveClient: false,
@@ -295,9 +346,23 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     metrics,
     health: config.health,
     healthStore: store,
+    recordings,
     ...(opts.iceCandidates ? { iceCandidates: opts.iceCandidates } : {}),
   });
   observeSockets(io, metrics);
+  const statements = config.recording.statements
+    ? new StatementRecorder({
+        media: () => media,
+        service,
+        recordings,
+        ffmpeg: config.recording.ffmpeg,
+        ffprobe: config.recording.ffprobe,
+      })
+    : null;
+  if (statements) {
+    service.on('changed', (state) => statements.follow(state));
+    statements.follow(service.state);
+  }
   metrics.setSessionSource(() => signaling.sessions.all().map((s) => s.actor.role));
   metrics.setHealthSource(() => signaling.health.current());
 
@@ -341,10 +406,13 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     signaling,
     pool,
     metrics,
+    recordings,
+    statements,
     media: () => media,
     async stop() {
       if (stopping) return;
       stopping = true;
+      await statements?.close();
       clearInterval(refresher);
       udp.stop();
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));

@@ -35,6 +35,7 @@ export function serverEnv(dataDir: string, extra: Record<string, string> = {}): 
     HOINGHI_WORKERS: '1',
     HOINGHI_DATA_DIR: dataDir,
     HOINGHI_SECRET: PROCESS_SECRET,
+    HOINGHI_RECORD_STATEMENTS: 'false',
     ...extra,
   };
 }

@@ -38,6 +38,10 @@ export function testConfig(
       dataDir,
       auth: { secret: TEST_SECRET, linkTtlHours: 24 },
       signaling: { ratePerSec: 1000, burst: 2000 },
+      // Statements are recorded only where a test asks (each grant would start an ffmpeg).
+      recording: { statements: false },
+      // Any free ports for RTP ingests (a fixed range could collide between test files).
+      ingest: { portMin: 42000, portMax: 42999 },
       ...overrides,
     },
   });

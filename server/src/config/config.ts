@@ -156,7 +156,10 @@ export const configSchema = z.strictObject({
     /** Chromium for the programme composite; empty: /usr/bin/chromium. */
     chromium: z.string(),
     /** Also stream the programme to this RTMP or SRT address while it is recorded; empty: no. */
-    streamUrl: z.union([z.literal(''), z.string().regex(/^(rtmps?|srt):\/\/\S+$/, 'an rtmp://, rtmps:// or srt:// address')]),
+    streamUrl: z.union([
+      z.literal(''),
+      z.string().regex(/^(rtmps?|srt):\/\/\S+$/, 'an rtmp://, rtmps:// or srt:// address'),
+    ]),
     /** Bit rate of the composite's video, kbit/s. */
     videoKbps: z.number().int().min(300).max(20_000),
   }),

@@ -137,7 +137,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       .send(minutesCsv(minuteRows(state, minutes, deps.timezone, lang), lang));
   });
 
-  app.get(['/site', '/chair', '/operator', '/wall'], (req, res) => {
+  app.get(['/site', '/chair', '/operator', '/wall', '/recorder'], (req, res) => {
     res.sendFile(path.join(deps.clientDir, `${req.path.slice(1)}.html`));
   });
   if (!(deps.serveSourceMaps ?? process.env.NODE_ENV !== 'production')) {

@@ -37,6 +37,7 @@ import { type ConferenceMedia, MediaRequestError } from '../media/ConferenceMedi
 import type { Config } from '../config/config';
 import { HealthMonitor, type HealthSummaryStore } from '../health/HealthMonitor';
 import type { Metrics } from '../metrics/metrics';
+import type { Recordings } from '../recording/Recordings';
 import type { ConferenceService } from '../service/ConferenceService';
 import { type CredentialLimits, CredentialLimiter, TokenBucket } from './limits';
 import { type SessionHandle, Sessions } from './Sessions';
@@ -89,6 +90,8 @@ export interface SignalingDeps {
   healthStore?: HealthSummaryStore;
   /** Tests: the candidates a principal is given, rewritten (a fault relay in between). */
   iceCandidates?: IceCandidateRewrite;
+  /** The recordings: their status is pushed to the chair, co-chair and operators. */
+  recordings?: Recordings;
 }
 
 export type IceCandidateRewrite = (
@@ -100,6 +103,11 @@ export interface Signaling {
   sessions: Sessions;
   health: HealthMonitor;
   closeAll(reason: CloseReason): void;
+  /**
+   * A hall's RTP ingest opened or closed: while open it makes the site present (connected) as a
+   * session does, without a socket; closing it is the site leaving unless a session remains.
+   */
+  setIngest(siteCode: string, open: boolean): void;
 }
 
 const KNOWN_EVENTS = new Set<string>(CLIENT_EVENTS);
@@ -286,9 +294,37 @@ export function attachSignaling(io: IoServer, deps: SignalingDeps): Signaling {
     }
   });
 
+  // The recorders' status: to the chair, co-chair and operators when it changes.
+  deps.recordings?.on('status', () => {
+    if (deps.recordings) io.to(MINUTES_ROOM).emit('recording:status', deps.recordings.status());
+  });
+  ctx.recordings = deps.recordings;
+
+  const ingests = new Map<string, SessionHandle>();
   return {
     sessions,
     health,
+    setIngest(siteCode, open) {
+      const had = ingests.get(siteCode);
+      if (open === Boolean(had)) return;
+      const wasConnected = sessions.siteConnected(siteCode);
+      if (open) {
+        const handle: SessionHandle = {
+          id: `ingest:${siteCode}`,
+          actor: { role: 'site', principal: `${siteCode}#ingest`, siteCode },
+          close: () => deps.media().closeIngest(siteCode),
+        };
+        ingests.set(siteCode, handle);
+        sessions.attach(handle);
+      } else if (had) {
+        ingests.delete(siteCode);
+        sessions.detach(had);
+      }
+      announce(siteCode);
+      const connected = sessions.siteConnected(siteCode);
+      if (connected && !wasConnected) service.observe({ type: 'site:connected', siteCode });
+      if (!connected && wasConnected) service.observe({ type: 'site:disconnected', siteCode });
+    },
     closeAll(reason) {
       clearInterval(liveness);
       health.stop();
@@ -301,6 +337,7 @@ interface PresenceContext {
   announce(code: string): void;
   presence(): SitePresence[];
   health?: HealthMonitor;
+  recordings?: Recordings | undefined;
 }
 
 function onConnection(
@@ -501,7 +538,10 @@ function onConnection(
     }
     const recvTransport = await announced(transportOptions(recv));
     void socket.join(ROOM);
-    if (MINUTES_READERS.includes(actor.role)) void socket.join(MINUTES_ROOM);
+    if (MINUTES_READERS.includes(actor.role)) {
+      void socket.join(MINUTES_ROOM);
+      if (ctx.recordings) socket.emit('recording:status', ctx.recordings.status());
+    }
     socket.data.live = { lastSeen: Date.now(), session, onLost: lost };
     ctx.announce(site.code);
     if (!wasConnected && actor.role === 'site')
@@ -572,6 +612,8 @@ function onConnection(
             `a withdrawn request can be made again in ${Math.ceil(wait / 1000)} s`,
           );
       }
+      if (event === 'recording:start' && ctx.recordings && !ctx.recordings.enabled.programme)
+        throw new WireFailure(ErrorCode.WrongState, 'the programme recorder is turned off in the config');
       service.execute(actor, { type: event, ...payload } as Command);
       if (event === 'floor:withdraw' && actor.role === 'site') limiter.withdrew(actor.principal);
     });

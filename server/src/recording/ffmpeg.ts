@@ -1,0 +1,230 @@
+/**
+ * ffmpeg and ffprobe as the recorders use them: an SDP describing tapped RTP streams, local UDP
+ * ports for them, waiting until ffmpeg listens on them, a child process stopped cleanly (its
+ * file finished) or killed, and what ffprobe reads back from a file.
+ */
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import type { TapStream } from '../media/ConferenceMedia';
+
+/** An SDP for ffmpeg to receive the tapped streams on 127.0.0.1 (RTCP arrives on the RTP port). */
+export function sdpFor(streams: TapStream[]): string {
+  const lines = ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=hoinghi', 'c=IN IP4 127.0.0.1', 't=0 0'];
+  for (const s of streams) {
+    const [, name] = s.mimeType.split('/');
+    lines.push(`m=${s.kind} ${s.port} RTP/AVP ${s.payloadType}`);
+    lines.push(`a=rtpmap:${s.payloadType} ${name}/${s.clockRate}${s.channels ? `/${s.channels}` : ''}`);
+    const fmtp = Object.entries(s.parameters)
+      .filter(([, v]) => typeof v === 'string' || typeof v === 'number')
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(';');
+    if (fmtp) lines.push(`a=fmtp:${s.payloadType} ${fmtp}`);
+    lines.push('a=recvonly');
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+const bindable = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const sock = dgram.createSocket('udp4');
+    sock.once('error', () => {
+      sock.close();
+      resolve(false);
+    });
+    sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
+  });
+
+let nextPort = 0;
+
+/**
+ * `n` free even ports on 127.0.0.1 whose next port is free too (ffmpeg takes RTP and RTCP),
+ * from a range the kernel does not hand out for ephemeral ports.
+ */
+export async function freePortPairs(n: number, from = 30_000, to = 32_000): Promise<number[]> {
+  const out: number[] = [];
+  for (let tries = 0; out.length < n && tries < (to - from) / 2; tries++) {
+    const port = from + ((nextPort += 2) % (to - from));
+    if ((await bindable(port)) && (await bindable(port + 1))) out.push(port);
+  }
+  if (out.length < n) throw new Error(`no free local UDP ports in ${from}–${to}`);
+  return out;
+}
+
+/** The local UDP ports bound on this host (IPv4 and IPv6), from /proc. */
+function boundUdpPorts(): Set<number> {
+  const ports = new Set<number>();
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const local = line.trim().split(/\s+/)[1];
+      const hex = local?.split(':')[1];
+      if (hex) ports.add(parseInt(hex, 16));
+    }
+  }
+  return ports;
+}
+
+/** Resolves once every port is bound (ffmpeg listens), rejects after `timeoutMs` or if `alive` fails. */
+export async function waitForListeners(
+  ports: number[],
+  timeoutMs: number,
+  alive: () => boolean,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const bound = boundUdpPorts();
+    if (ports.every((p) => bound.has(p))) return;
+    if (!alive()) throw new Error('ffmpeg exited before listening');
+    if (Date.now() > deadline)
+      throw new Error(`ffmpeg did not listen on ${ports.join(', ')} in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A running ffmpeg: its pid, its exit, the tail of what it said, and a clean stop. */
+export class Ffmpeg {
+  readonly #child: ChildProcessWithoutNullStreams;
+  #tail = '';
+  #exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  #done = false;
+  /** Called when it ends without having been asked to stop. */
+  onDeath: (why: string) => void = () => undefined;
+  #stopping = false;
+
+  constructor(bin: string, args: string[]) {
+    this.#child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#child.stdout.resume();
+    this.#child.stderr.setEncoding('utf8');
+    this.#child.stderr.on('data', (d: string) => {
+      this.#tail = (this.#tail + d).slice(-2000);
+    });
+    // A pipe the child closed (it died) must not throw in our process.
+    this.#child.stdin.on('error', () => undefined);
+    this.#exited = new Promise((resolve) => {
+      this.#child.once('error', (e) => {
+        this.#tail += `\n${e.message}`;
+        this.#done = true;
+        resolve({ code: null, signal: null });
+        if (!this.#stopping) this.onDeath(`cannot run ${bin}: ${e.message}`);
+      });
+      this.#child.once('exit', (code, signal) => {
+        this.#done = true;
+        resolve({ code, signal });
+        if (!this.#stopping)
+          this.onDeath(
+            `${bin} ended (${signal ?? `exit ${code}`})${this.lastLine ? `: ${this.lastLine}` : ''}`,
+          );
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get alive(): boolean {
+    return !this.#done;
+  }
+
+  get stdin(): NodeJS.WritableStream {
+    return this.#child.stdin;
+  }
+
+  /** The last non-empty line it printed (its error, when it failed). */
+  get lastLine(): string {
+    return (
+      this.#tail
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .pop() ?? ''
+    ).slice(0, 300);
+  }
+
+  get exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return this.#exited;
+  }
+
+  /**
+   * Asks it to finish its file (SIGINT, which also interrupts a read waiting for packets; or
+   * the end of its piped input), then waits; killed after `graceMs`. Resolves with whether it
+   * ended on its own.
+   */
+  async stop(graceMs = 5000, endInput = false): Promise<boolean> {
+    this.#stopping = true;
+    if (this.#done) return true;
+    if (endInput) this.#child.stdin.end();
+    else this.#child.kill('SIGINT');
+    let timer: NodeJS.Timeout | undefined;
+    const clean = await Promise.race([
+      this.#exited.then(() => true),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(false), graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!clean) {
+      this.#child.kill('SIGKILL');
+      await this.#exited;
+    }
+    return clean;
+  }
+
+  /** Ends it at once (no clean file). */
+  kill(): void {
+    this.#stopping = true;
+    if (!this.#done) this.#child.kill('SIGKILL');
+  }
+}
+
+export interface Probe {
+  durationMs: number | null;
+  /** e.g. "video/vp8", "audio/opus". */
+  streams: string[];
+}
+
+/** What ffprobe reads from a file: its duration and streams; null duration when it cannot. */
+export function probe(ffprobe: string, file: string): Promise<Probe> {
+  return new Promise((resolve) => {
+    execFile(
+      ffprobe,
+      ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type,codec_name', '-of', 'json', file],
+      { timeout: 30_000, maxBuffer: 1024 * 1024 },
+      (err, stdout) => {
+        if (err) return resolve({ durationMs: null, streams: [] });
+        try {
+          const j = JSON.parse(stdout) as {
+            format?: { duration?: string };
+            streams?: { codec_type?: string; codec_name?: string }[];
+          };
+          const d = Number(j.format?.duration);
+          resolve({
+            durationMs: Number.isFinite(d) ? Math.round(d * 1000) : null,
+            streams: (j.streams ?? []).map((s) => `${s.codec_type ?? '?'}/${s.codec_name ?? '?'}`),
+          });
+        } catch {
+          resolve({ durationMs: null, streams: [] });
+        }
+      },
+    );
+  });
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc; null when it is gone. */
+export function cpuMs(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
