@@ -24,6 +24,9 @@ await build({
     index: path.join(root, 'client/src/index.ts'),
     wall: path.join(root, 'client/src/wall/main.ts'),
     operator: path.join(root, 'client/src/operator/main.ts'),
+    recorder: path.join(root, 'client/src/recorder/main.ts'),
+    // The recorder's frame clock runs in a worker, loaded from this origin (CSP: no blob: workers).
+    'recorder-clock': path.join(root, 'client/src/recorder/clock.ts'),
   },
   outdir: out,
   bundle: true,
