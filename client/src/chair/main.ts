@@ -5,16 +5,21 @@
  * diacritics), the agenda, the presentation token and the layout of every screen.
  * Only the halls on air or in the queue are live pictures here (the server sends no others):
  * 63 thumbnails cost a chair's browser more than they tell.
+ * Recording the programme starts and stops from the header ("ĐANG GHI" meanwhile); the minutes,
+ * with a download on the lines of a recording, fold out at the bottom of the right column.
  * Keyboard: N = grant next, R = revoke, / = search. Irreversible actions ask for confirmation.
  */
 import type { ConferenceState, FloorRequest, Phase } from '../../../protocol/conference';
 import type { ClientToServerEvents, CommandEventName, SiteInfo } from '../../../protocol/events';
+import { confirmThen } from '../lib/confirm';
 import { countdown } from '../lib/countdown';
 import { KeyedList, el, setAttr, setDisabled, setHidden, setText, setVar, showTrack } from '../lib/dom';
 import { MediaView, showImage, slideUrl } from '../lib/mediaView';
 import { STATUS_KEY, type SiteStatus, clock, nameMatches } from '../lib/roster';
 import { bindDeckControls } from '../lib/deckControls';
 import { bindDeckUpload } from '../lib/deckUpload';
+import { bindRecordingBadge } from '../lib/recordingBadge';
+import { bindMinutes, bindRecordingToggle } from '../lib/recordingView';
 import { bindScreenShare } from '../lib/screenShare';
 import { ConsoleStore } from '../lib/store';
 import { bootConsole, qualityFromLocation, runCommand, t } from '../lib/ui';
@@ -31,23 +36,6 @@ const send = <E extends CommandEventName>(event: E, payload: Parameters<ClientTo
   void runCommand(client, event, payload);
 
 // ------------------------------------------------------------------ commands
-
-/** Asks before doing something that cannot be undone. */
-function confirmThen(text: string, action: () => void): void {
-  const dialog = $<HTMLDialogElement>('confirm');
-  $('confirm-text').textContent = text;
-  const ok = $('confirm-ok');
-  const cancel = $('confirm-cancel');
-  const done = (yes: boolean) => {
-    ok.onclick = null;
-    cancel.onclick = null;
-    dialog.close();
-    if (yes) action();
-  };
-  ok.onclick = () => done(true);
-  cancel.onclick = () => done(false);
-  dialog.showModal();
-}
 
 const NEXT_PHASE: Partial<Record<Phase, { event: CommandEventName; label: string; confirm?: string }>> = {
   scheduled: { event: 'conference:open', label: 'action.open' },
@@ -427,5 +415,8 @@ bindScreenShare(client, store, () => {
 // Whoever holds the chair may show a deck and turn its pages (so may the token's holder).
 bindDeckControls(store, client, () => store.state?.chairHolder === store.joined?.principal);
 bindDeckUpload(store);
+bindRecordingBadge(store);
+bindRecordingToggle(client, store);
+bindMinutes(client, store);
 
 client.start();

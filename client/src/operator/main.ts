@@ -6,6 +6,8 @@
  * (trouble first) or roll call, and a search finds a hall without diacritics. Each hall's
  * health is in words and colour with its figures and a sparkline; a click on a hall opens its
  * last hour (./healthDetail.ts), and a hall that gets worse raises an alert (./healthAlerts.ts).
+ * Recording: start/stop in the header, and a tab with the recorders' status and the minutes
+ * with their downloads (./recordingPanel.ts; a recording problem raises an alert too).
  * Rows are made once per hall and patched in place.
  */
 import type { RollCall } from '../../../protocol/conference';
@@ -22,6 +24,9 @@ import { bindDeckUpload } from '../lib/deckUpload';
 import { agendaEditor } from './agendaEditor';
 import { healthAlerts } from './healthAlerts';
 import { healthDetail } from './healthDetail';
+import { recordingPanel } from './recordingPanel';
+import { bindRecordingBadge } from '../lib/recordingBadge';
+import { bindMinutes, bindRecordingToggle } from '../lib/recordingView';
 import { bootConsole, currentLang, runCommand, t, tokenFromLocation } from '../lib/ui';
 
 const client = bootConsole({
@@ -330,23 +335,27 @@ function render(): void {
   setText($('summary'), t('chair.connected', { count: connected, total: store.halls.length }));
 }
 
-// ------------------------------------------------------------------ tabs: the halls, the agenda
+// ------------------------------------------------------------------ tabs: the halls, the agenda, recording and minutes
 
 const agenda = agendaEditor(store);
 bindDeckUpload(store);
-function showTab(which: 'halls' | 'agenda'): void {
-  setHidden($('halls-view'), which !== 'halls');
-  setHidden($('agenda-view'), which !== 'agenda');
-  setAttr($('tab-halls'), 'aria-selected', String(which === 'halls'));
-  setAttr($('tab-agenda'), 'aria-selected', String(which === 'agenda'));
+const TABS = ['halls', 'agenda', 'recording'] as const;
+function showTab(which: (typeof TABS)[number]): void {
+  for (const tab of TABS) {
+    setHidden($(`${tab}-view`), which !== tab);
+    setAttr($(`tab-${tab}`), 'aria-selected', String(which === tab));
+  }
 }
-$('tab-halls').addEventListener('click', () => showTab('halls'));
-$('tab-agenda').addEventListener('click', () => showTab('agenda'));
+for (const tab of TABS) $(`tab-${tab}`).addEventListener('click', () => showTab(tab));
 
 const alerts = healthAlerts(store);
 const detail = healthDetail(store);
-// Beside the store: tests read the alerts and the beeps there.
-Object.assign((window as unknown as { hoinghi: object }).hoinghi, { alerts });
+const recording = recordingPanel(client, store);
+bindRecordingBadge(store);
+bindRecordingToggle(client, store);
+bindMinutes(client, store);
+// Beside the store: tests read the alerts and the beeps there (and the recording alerts).
+Object.assign((window as unknown as { hoinghi: object }).hoinghi, { alerts, recording });
 
 store.subscribe((changes) => {
   agenda.render();

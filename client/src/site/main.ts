@@ -12,6 +12,7 @@ import { setHidden, setText } from '../lib/dom';
 import { MediaView, firstPicture, programmeTiles, renderTiles, slideShown } from '../lib/mediaView';
 import { bindDeckControls } from '../lib/deckControls';
 import { bindDeckUpload } from '../lib/deckUpload';
+import { bindRecordingBadge } from '../lib/recordingBadge';
 import { bindScreenShare } from '../lib/screenShare';
 import { ConsoleStore } from '../lib/store';
 import { bootConsole, qualityFromLocation, runCommand, t } from '../lib/ui';
@@ -54,6 +55,7 @@ const holdsToken = () => {
 bindScreenShare(client, store, holdsToken);
 bindDeckControls(store, client, holdsToken);
 bindDeckUpload(store);
+bindRecordingBadge(store);
 (window as unknown as { hoinghi: { slideShown: typeof slideShown } }).hoinghi.slideShown = slideShown;
 
 client.on('local:stream', (stream) => {

@@ -3,7 +3,8 @@
  * then every hall in roster order, each with its name. The hall on air and the chair are
  * framed and labelled; a hall that is not connected, sends no camera or whose picture stopped
  * shows that in words instead of a black tile. No page chrome: the connection badge appears
- * only when something is wrong. Kiosk mode (`?kiosk=1`, or the K key; kept across reloads):
+ * only when something is wrong (and, while the programme is recorded, a thin "ĐANG GHI" strip
+ * above the mosaic, which gives up that height). Kiosk mode (`?kiosk=1`, or the K key; kept across reloads):
  * no cursor, no buttons, full screen at the first key or click.
  * The server sends the lowest simulcast layer for tiles and the highest for the hall on air.
  */
@@ -11,6 +12,7 @@ import type { ConferenceState } from '../../../protocol/conference';
 import { countdown } from '../lib/countdown';
 import { KeyedList, el, setAttr, setText, setVar, showTrack } from '../lib/dom';
 import { MediaView, showImage, slideUrl } from '../lib/mediaView';
+import { bindRecordingBadge } from '../lib/recordingBadge';
 import { ConsoleStore } from '../lib/store';
 import { bootConsole, t } from '../lib/ui';
 
@@ -251,6 +253,7 @@ function tick(): void {
 setInterval(tick, 500);
 
 store.subscribe(() => render());
+bindRecordingBadge(store);
 view.onChange(() => {
   if (store.state) render();
 });

@@ -5,7 +5,7 @@
  * conference state with the server's clock, presence, and the connection state in one place
  * (`#setState`). After a drop the signal client reconnects and the room joins again on its own.
  */
-import type { ConferenceState } from '../../../../protocol/conference';
+import type { ConferenceState, MinuteEntry } from '../../../../protocol/conference';
 import {
   type ClientToServerEvents,
   type CommandEventName,
@@ -15,6 +15,7 @@ import {
   type WireError,
 } from '../../../../protocol/events';
 import type { HealthSample, SiteHealth } from '../../../../protocol/health';
+import type { RecordingStatus } from '../../../../protocol/recording';
 import { Emitter } from '../Emitter';
 import { mark } from '../mark';
 import {
@@ -46,6 +47,10 @@ export interface RoomEvents {
   screen: [sharing: boolean, reason?: ScreenStopReason];
   /** Every site's health, each sampling period (chair, co-chair and operators only). */
   health: [sites: SiteHealth[]];
+  /** New lines of the minutes, as the server appends them (chair, co-chair and operators only). */
+  minutes: [entries: MinuteEntry[]];
+  /** The recorders' status (files, disk, problems), when it changes (chair, co-chair and operators only). */
+  recording: [status: RecordingStatus];
 }
 
 export interface RoomOptions {
@@ -94,6 +99,8 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
   #reporting?: ReturnType<typeof setInterval>;
   /** The last join's answer: a media restart reuses it with a new router and transport. */
   #joinInfo?: JoinResult;
+  /** The last `recording:status` pushed (none before the first). */
+  #recording?: RecordingStatus;
 
   constructor(opts: RoomOptions) {
     super();
@@ -114,6 +121,11 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
       else this.emit('presence', p);
     });
     signal.on('health:changed', ({ sites }) => this.emit('health', sites));
+    signal.on('minutes:appended', ({ entries }) => this.emit('minutes', entries));
+    signal.on('recording:status', (status) => {
+      this.#recording = status;
+      this.emit('recording', status);
+    });
     signal.on('media:restart', (fresh) => void this.#restartMedia(fresh));
     signal.on('conference:state', ({ state, serverNow }) => {
       if (this.#early) this.#early.state = true;
@@ -130,6 +142,15 @@ export class ConferenceRoom extends Emitter<RoomEvents> {
 
   get conference(): ConferenceState | undefined {
     return this.#conference;
+  }
+
+  /**
+   * The recorders' last status (chair, co-chair and operators); undefined until the first push.
+   * The programme recording itself is started and stopped with the commands `recording:start`
+   * and `recording:stop` (`command`), and shown to everyone by `conference.recording`.
+   */
+  get recordingStatus(): RecordingStatus | undefined {
+    return this.#recording;
   }
 
   /** The server's clock, for countdowns. */
