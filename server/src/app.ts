@@ -40,6 +40,7 @@ import {
   type Signaling,
   attachSignaling,
 } from './signaling/signaling';
+import { ProgrammeRecorder } from './recording/ProgrammeRecorder';
 import { Recordings } from './recording/Recordings';
 import { StatementRecorder } from './recording/StatementRecorder';
 import { SqliteStore, storeFile } from './store/SqliteStore';
@@ -137,6 +138,8 @@ export interface Application {
   readonly recordings: Recordings;
   /** Null when statements are not recorded (config recording.statements). */
   readonly statements: StatementRecorder | null;
+  /** Null when the programme composite is turned off (config recording.programme). */
+  readonly programme: ProgrammeRecorder | null;
   media(): ConferenceMedia;
   stop(): Promise<void>;
 }
@@ -363,6 +366,29 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     service.on('changed', (state) => statements.follow(state));
     statements.follow(service.state);
   }
+  const programme = config.recording.programme
+    ? new ProgrammeRecorder({
+        service,
+        recordings,
+        ffmpeg: config.recording.ffmpeg,
+        ffprobe: config.recording.ffprobe,
+        chromium: config.recording.chromium,
+        streamUrl: config.recording.streamUrl,
+        videoKbps: config.recording.videoKbps,
+        // The page runs on this host: it is opened on this server's own address, with a
+        // credential the server signs for it alone (role recorder, never a join link).
+        pageUrl: () => {
+          const addr = httpServer.address() as AddressInfo;
+          const host = ['0.0.0.0', '::'].includes(config.http.host) ? '127.0.0.1' : config.http.host;
+          const token = issueCredential(
+            secret,
+            { conf: config.conference.id, role: 'recorder', site: roster.central.code, sub: 'recorder' },
+            7 * 24 * 3600,
+          );
+          return `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}/recorder#t=${token}`;
+        },
+      })
+    : null;
   metrics.setSessionSource(() => signaling.sessions.all().map((s) => s.actor.role));
   metrics.setHealthSource(() => signaling.health.current());
 
@@ -394,6 +420,11 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     throw new Error(`cannot listen on ${config.http.host}:${config.http.port}: ${e.message}`);
   });
   const port = (httpServer.address() as AddressInfo).port;
+  // Listening now: the programme recorder can open its page (and resumes after a restart).
+  if (programme) {
+    service.on('changed', (state) => programme.follow(state));
+    programme.follow(service.state);
+  }
   const url = baseUrl();
   log.info('server ready', { url, workers: pool.size, announcedAddress, rtcPort: config.rtc.port });
 
@@ -408,11 +439,12 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     metrics,
     recordings,
     statements,
+    programme,
     media: () => media,
     async stop() {
       if (stopping) return;
       stopping = true;
-      await statements?.close();
+      await Promise.all([statements?.close(), programme?.close()]);
       clearInterval(refresher);
       udp.stop();
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));

@@ -143,7 +143,9 @@ export class Recordings extends EventEmitter<Events> {
       const st = fs.statfsSync(this.#opts.dir);
       free = st.bavail * st.bsize;
     } catch (e) {
-      log.warn('cannot read the free space of the recordings directory', { error: e });
+      // Gone while stopping (a test's directory removed): nothing to warn about then.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        log.warn('cannot read the free space of the recordings directory', { error: e });
     }
     if (this.freeBytesOverride !== null) free = this.freeBytesOverride;
     let used = 0;

@@ -228,3 +228,33 @@ export function cpuMs(pid: number | undefined): number | null {
     return null;
   }
 }
+
+/**
+ * CPU time (ms) of every process whose command line has `marker`, and of all their descendants
+ * (Chromium's renderer, GPU and utility processes), from /proc.
+ */
+export function processTreeCpuMs(marker: string): number {
+  const parent = new Map<number, number>();
+  const roots = new Set<number>();
+  for (const name of fs.readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      parent.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) roots.add(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let total = 0;
+  for (const pid of parent.keys()) {
+    for (let p: number | undefined = pid, hops = 0; p && hops < 64; p = parent.get(p), hops++) {
+      if (roots.has(p)) {
+        total += cpuMs(pid) ?? 0;
+        break;
+      }
+    }
+  }
+  return total;
+}
