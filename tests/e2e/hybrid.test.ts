@@ -240,3 +240,28 @@ describe('VP8 from the AV system', () => {
     expect(((await from(hall, A, 'audio'))?.bytesReceived ?? 0) - stopped).toBeLessThan(2000);
   });
 });
+
+describe('a statement recorder that dies', () => {
+  it('is reported to the operators and in the minutes; the statement goes on', async () => {
+    const requestId = await requestFor(B, hall, 'Phát biểu bổ sung');
+    await pageCommand(chair, 'floor:grant', { requestId });
+    const pid = await waitFor('the statement being recorded', () => server.app.statements?.ffmpegPid);
+    await waitFor('its recording linked to the statement', () => state().onAir?.recording);
+    process.kill(pid, 'SIGKILL');
+    await waitFor('the problem reported', () =>
+      server.app.recordings.status().problems.some((p) => p.kind === 'recorder' && p.subject === B),
+    );
+    const failed = await waitFor('the failure in the minutes', () =>
+      minutes().find((m) => m.type === 'recording.failed' && m.siteCode === B),
+    );
+    expect(String(failed.data.message)).toContain('SIGKILL');
+    // The statement itself: still on air, still heard.
+    expect(state().onAir?.siteCode).toBe(B);
+    const heard = (await from(chair, B, 'audio'))?.bytesReceived ?? 0;
+    await waitFor(
+      'the chair still hearing B',
+      async () => ((await from(chair, B, 'audio'))?.bytesReceived ?? 0) > heard,
+    );
+    await pageCommand(chair, 'floor:revoke');
+  });
+});

@@ -153,25 +153,40 @@ describe('the programme composite recording', () => {
     );
   });
 
-  it('a full disk stops the recording, is reported to the operator and in the minutes, and the conference goes on', async () => {
-    await operator.must('recording:start');
+  it('a full disk stops the recording, is reported on the operator page and in the minutes; the conference goes on', async () => {
+    // The operator's console, where the alert must show (it replaces the test's operator socket).
+    operator.close();
+    const { page: console } = await openPage(browser, `${server.url}/operator#t=${server.token('operator')}`);
+    await waitFor('the operator page to join', () =>
+      console.evaluate(() =>
+        Boolean((window as unknown as { hoinghi?: { store?: { joined?: unknown } } }).hoinghi?.store?.joined),
+      ),
+    );
+    await pageCommand(console, 'recording:start');
     await recordingBegun();
     server.app.recordings.freeBytesOverride = 0;
     try {
       await waitFor('the recording stopped for the disk', () => server.app.service.state.recording === null, {
         timeoutMs: 20_000,
       });
-      expect(statuses.some((s) => s.problems.some((p) => p.kind === 'disk'))).toBe(true);
-      expect(statuses.at(-1)?.disk.ok).toBe(false);
+      expect(status().problems.some((p) => p.kind === 'disk')).toBe(true);
+      expect(status().disk.ok).toBe(false);
       const failed = minutes().find((m) => m.type === 'recording.failed' && m.data.kind === 'programme');
       expect(String(failed?.data.message)).toContain('free');
+      await console.waitForSelector('#recording-alert-list li.recording-alert[data-kind="disk"]', {
+        state: 'attached',
+      });
+      await console.click('#tab-recording');
+      await console.waitForSelector('#recording-disk[data-ok="false"]');
       // Starting again is refused by the disk, not by a crash; the conference still takes commands.
-      await operator.must('recording:start');
+      await pageCommand(console, 'recording:start');
       await waitFor('refused again for the disk', () => server.app.service.state.recording === null);
       await pageCommand(chair, 'floor:extend', { seconds: 60 });
       expect(server.app.service.state.phase).toBe('in_session');
+      expect(server.app.service.state.onAir?.siteCode).toBe(B);
     } finally {
       server.app.recordings.freeBytesOverride = null;
+      await console.close();
     }
   });
 });
