@@ -9,6 +9,7 @@ import { benchFloor } from './floor';
 import { benchFlood } from './flood';
 import { benchJoin } from './join';
 import { benchLoad } from './load';
+import { benchRecording } from './recording';
 import { benchRecovery } from './recovery';
 import { benchSlides } from './slides';
 import { benchWall } from './wall';
@@ -28,6 +29,8 @@ const BENCHES: Record<string, { run: (runs: number) => Promise<Record<string, un
   consoles: { run: () => benchConsoles(), runs: 1 },
   // --runs is the number of 10 s blackouts (half as many NAT resets and worker kills, at least 3).
   recovery: { run: benchRecovery, runs: 8 },
+  // --runs is the number of 10 s windows per figure (at least 3).
+  recording: { run: benchRecording, runs: 5 },
 };
 
 async function main(): Promise<void> {

@@ -171,6 +171,10 @@ describe('every statement recorded', () => {
       const file = server.app.recordings.file(id);
       const report = inspect(file);
       const onAirSec = ((ended?.at ?? 0) - (granted?.at ?? 0)) / 1000;
+      process.stdout.write(
+        `statement ${code}: on air ${onAirSec.toFixed(2)} s, file ${report.durationSec.toFixed(2)} s, ` +
+          `streams ${report.streams.map((s) => `${s.type}/${s.codec} gap ${report.packets[s.index]?.maxGap.toFixed(3)} s first ${report.packets[s.index]?.first.toFixed(3)}`).join(', ')}\n`,
+      );
       const kinds = report.streams.map((s) => s.type);
       expect(kinds).toContain('video');
       // The speaker's microphone and the chair's.
@@ -182,10 +186,6 @@ describe('every statement recorded', () => {
         expect(p?.count).toBeGreaterThan(50);
         expect(p?.maxGap).toBeLessThanOrEqual(0.5);
       }
-      process.stdout.write(
-        `statement ${code}: on air ${onAirSec.toFixed(2)} s, file ${report.durationSec.toFixed(2)} s, ` +
-          `streams ${report.streams.map((s) => `${s.type}/${s.codec} gap ${report.packets[s.index]?.maxGap.toFixed(3)} s`).join(', ')}\n`,
-      );
       // Downloadable by the chair (and operators): a signed address, then the file itself.
       const link = await api('POST', `/api/recordings/${id}/link`, server.token('operator'));
       expect(link.status).toBe(200);
@@ -263,5 +263,30 @@ describe('a statement recorder that dies', () => {
       async () => ((await from(chair, B, 'audio'))?.bytesReceived ?? 0) > heard,
     );
     await pageCommand(chair, 'floor:revoke');
+  });
+});
+
+describe('SRTP from the AV system', () => {
+  it('decrypts both streams with the one key the answer gives', async () => {
+    await encoder?.stop();
+    const res = await api('POST', '/api/ingest', server.token('operator'), {
+      site: A,
+      video: 'H264',
+      srtp: true,
+    });
+    expect(res.status).toBe(200);
+    const answer = (await res.json()) as IngestAnswer;
+    expect(answer.srtp?.cryptoSuite).toBe('AES_CM_128_HMAC_SHA1_80');
+    expect(answer.ffmpeg).toContain(`srtp://${answer.video.ip}:${answer.video.port}`);
+    encoder = runEncoder(answer.ffmpeg);
+    // Bytes counted by the producers are RTP that decrypted: wrong keys would leave them at 0.
+    for (const source of ['camera', 'microphone'] as const)
+      await waitFor(`A's ${source} decrypted`, async () => {
+        const p = server.app.media().producerOf({ siteCode: A }, source);
+        const stats = p ? await p.getStats() : [];
+        return stats.some((s) => s.byteCount > 20_000);
+      });
+    await encoder.stop();
+    expect((await api('DELETE', `/api/ingest?site=${A}`, server.token('operator'))).status).toBe(204);
   });
 });

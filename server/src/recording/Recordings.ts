@@ -42,6 +42,7 @@ export class Recordings extends EventEmitter<Events> {
   readonly #problems: RecordingProblem[] = [];
   statement: RecordingStatus['statement'] = null;
   programme: RecordingStatus['programme'] = null;
+  outputs: RecordingStatus['outputs'] = [];
   #pending = false;
   /** For tests: the free space the disk check sees is this many bytes instead (a full disk). */
   freeBytesOverride: number | null = null;
@@ -175,6 +176,7 @@ export class Recordings extends EventEmitter<Events> {
       enabled: this.#opts.enabled,
       statement: this.statement,
       programme: this.programme,
+      outputs: this.outputs,
       disk: this.disk(),
       files: this.list()
         .slice(0, MAX_FILES_SHOWN)

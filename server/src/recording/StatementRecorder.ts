@@ -15,7 +15,7 @@ import type { ConferenceState, OnAir } from '../core/model';
 import { createLogger } from '../logger';
 import type { ConferenceMedia, Tap } from '../media/ConferenceMedia';
 import type { ConferenceService } from '../service/ConferenceService';
-import { Ffmpeg, freePortPairs, probe, sdpFor, waitForListeners } from './ffmpeg';
+import { Ffmpeg, RtpRelay, freePortPairs, probe, sdpFor, waitForListeners } from './ffmpeg';
 import type { Recordings } from './Recordings';
 
 const log = createLogger('recording:statement');
@@ -30,6 +30,7 @@ interface Running {
   siteCode: string;
   id: string;
   tap: Tap;
+  relays: RtpRelay[];
   ffmpeg: Ffmpeg;
   since: number;
   failed: boolean;
@@ -119,13 +120,19 @@ export class StatementRecorder {
     const id = recordings.newId(on.siteCode, at);
     let tap: Tap | undefined;
     let ffmpeg: Ffmpeg | undefined;
+    const relays: RtpRelay[] = [];
+    let run: Running | undefined;
     try {
-      const ports = await freePortPairs(producers.length);
+      // The tap starts at once into local relays, which keep the packets until ffmpeg listens:
+      // the file begins at the grant however long ffmpeg takes to start.
+      for (const _ of producers) relays.push(await RtpRelay.open());
       tap = await this.#deps
         .media()
-        .openTap(producers.map((producer, i) => ({ producer, port: ports[i] as number })));
+        .openTap(producers.map((producer, i) => ({ producer, port: (relays[i] as RtpRelay).port })));
+      await tap.start();
+      const ports = await freePortPairs(producers.length);
       const sdpFile = `${recordings.file(id)}.sdp`;
-      fs.writeFileSync(sdpFile, sdpFor(tap.streams));
+      fs.writeFileSync(sdpFile, sdpFor(tap.streams.map((st, i) => ({ ...st, port: ports[i] as number }))));
       recordings.begin(id, 'statement', on.siteCode, on.requestId, at);
       ffmpeg = new Ffmpeg(this.#deps.ffmpeg, [
         '-hide_banner',
@@ -149,43 +156,51 @@ export class StatementRecorder {
         '-y',
         recordings.file(id),
       ]);
-      const run: Running = {
+      run = {
         requestId: on.requestId,
         siteCode: on.siteCode,
         id,
         tap,
+        relays,
         ffmpeg,
         since: at,
         failed: false,
       };
+      const started = run;
       ffmpeg.onDeath = (why) => {
-        run.failed = true;
+        started.failed = true;
         // Before it was running, the start itself fails and says so.
-        if (this.#running !== run) return;
-        run.tap.close();
+        if (this.#running !== started) return;
+        closeTap(started);
         recordings.problem('recorder', on.siteCode, `statement recording stopped: ${why}`);
-        void this.#finish(run, why);
+        void this.#finish(started, why);
       };
-      await waitForListeners(ports, 5000, () => ffmpeg?.alive ?? false);
       this.#running = run;
-      await tap.start();
-      for (const ms of KEYFRAME_AGAIN_MS) setTimeout(() => tap?.closed || tap?.keyFrame(), ms).unref();
-      fs.rmSync(sdpFile, { force: true });
-      if (run.failed) return;
       recordings.statement = { id, siteCode: on.siteCode, since: at };
       recordings.changed();
       service.observe({ type: 'recording:statement', requestId: on.requestId, recording: id });
+      await waitForListeners(ports, 10_000, () => ffmpeg?.alive ?? false);
+      relays.forEach((r, i) => r.forwardTo(ports[i] as number));
+      for (const ms of KEYFRAME_AGAIN_MS) setTimeout(() => tap?.closed || tap?.keyFrame(), ms).unref();
+      fs.rmSync(sdpFile, { force: true });
+      if (run.failed) return;
       log.info('recording a statement', {
         id,
         site: on.siteCode,
-        streams: tap.streams.map((s) => s.mimeType),
+        streams: tap.streams.map((st) => st.mimeType),
       });
       if (!stillOn()) await this.#stop();
     } catch (e) {
-      if (this.#running?.id === id) this.#running = null;
+      if (this.#running?.id === id) {
+        this.#running = null;
+        recordings.statement = null;
+      }
       tap?.close();
+      relays.forEach((r) => r.close());
       ffmpeg?.kill();
       fs.rmSync(`${recordings.file(id)}.sdp`, { force: true });
+      // Died once running: already reported and finished by its onDeath.
+      if (run?.failed) return;
       const message = e instanceof Error ? e.message : String(e);
       if (recordings.get(id)) recordings.finish(id, { endedAt: Date.now(), ok: false, error: message });
       this.#fail(on, id, `statement recording could not start: ${message}`, 'recorder');
@@ -201,7 +216,7 @@ export class StatementRecorder {
     // ffmpeg finishes the file while the packets still come; the next statement need not wait.
     const done = run.ffmpeg
       .stop()
-      .then(() => run.tap.close())
+      .then(() => closeTap(run))
       .then(() => this.#finish(run, null))
       .catch((e: unknown) => log.error('finishing a statement recording failed', { id: run.id, error: e }))
       .finally(() => this.#finishing.delete(done));
@@ -255,4 +270,9 @@ export class StatementRecorder {
       final: false,
     });
   }
+}
+
+function closeTap(run: Running): void {
+  run.tap.close();
+  for (const r of run.relays) r.close();
 }

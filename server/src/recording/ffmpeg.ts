@@ -258,3 +258,68 @@ export function processTreeCpuMs(marker: string): number {
   }
   return total;
 }
+
+/** How much a relay holds before its receiver listens (packets): some seconds of a statement. */
+const RELAY_BUFFER_PACKETS = 4000;
+
+/**
+ * A local UDP relay between the SFU's tap and ffmpeg: it receives from the moment the tap starts
+ * and keeps what arrives until ffmpeg listens, then hands it over and forwards the rest as it
+ * comes. The recording thus begins at the grant, not when ffmpeg is ready (which on a busy
+ * machine takes a second or more). Packets from ffmpeg itself (its RTCP reports) are dropped.
+ */
+export class RtpRelay {
+  readonly #sock = dgram.createSocket('udp4');
+  #buffer: Buffer[] = [];
+  #target: number | null = null;
+  /** Everything held was handed over: packets go straight through. */
+  #live = false;
+  #closed = false;
+  dropped = 0;
+
+  static async open(): Promise<RtpRelay> {
+    const r = new RtpRelay();
+    await new Promise<void>((resolve, reject) => {
+      r.#sock.once('error', reject);
+      r.#sock.bind(0, '127.0.0.1', () => resolve());
+    });
+    r.#sock.on('error', () => undefined);
+    r.#sock.on('message', (msg, from) => {
+      if (r.#target !== null && (from.port === r.#target || from.port === r.#target + 1)) return;
+      if (r.#live && r.#target !== null) r.#sock.send(msg, r.#target, '127.0.0.1');
+      else if (r.#buffer.length < RELAY_BUFFER_PACKETS) r.#buffer.push(msg);
+      else r.dropped += 1;
+    });
+    return r;
+  }
+
+  get port(): number {
+    return this.#sock.address().port;
+  }
+
+  /**
+   * Hands what it holds to `port`, a few dozen packets per turn of the event loop (a burst of
+   * seconds of video at once would overflow the receiver's socket buffer), then forwards
+   * everything there as it comes.
+   */
+  forwardTo(port: number): void {
+    this.#target = port;
+    const flush = () => {
+      if (this.#closed) return;
+      for (const msg of this.#buffer.splice(0, 32)) this.#sock.send(msg, port, '127.0.0.1');
+      if (this.#buffer.length > 0) setImmediate(flush);
+      else this.#live = true;
+    };
+    flush();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#buffer = [];
+    try {
+      this.#sock.close();
+    } catch {
+      // already closed
+    }
+  }
+}
