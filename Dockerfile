@@ -18,7 +18,7 @@ RUN NODE_ENV=production npm run build && npm prune --omit=dev \
 FROM node:20-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libuv1 libssl3 libsrtp2-1 libusrsctp2 libabsl20220623 \
-    poppler-utils \
+    poppler-utils ffmpeg chromium fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
@@ -32,8 +32,9 @@ ENV NODE_ENV=production \
 # The server runs as the image's unprivileged "node" user; /data is its own, private to it.
 RUN mkdir -p /data && chown node:node /data && chmod 0700 /data
 VOLUME ["/data"]
-# HTTP (put a TLS proxy in front), and the RTC port: UDP and TCP (one per worker: 40000, 40001, …).
-EXPOSE 3000/tcp 40000/udp 40000/tcp 40001/udp 40001/tcp
+# HTTP (put a TLS proxy in front), the RTC port: UDP and TCP (one per worker: 40000, 40001, …),
+# and the RTP ingest ports of the halls' AV systems (ingest.portMin–portMax).
+EXPOSE 3000/tcp 40000/udp 40000/tcp 40001/udp 40001/tcp 41000-41999/udp
 STOPSIGNAL SIGTERM
 USER node
 CMD ["node", "dist/server/src/main.js"]
