@@ -85,10 +85,9 @@ describe('the programme composite recording', () => {
 
   it('records 60 s of the programme: VP8 + Opus, whole, shown on every console, linked from the minutes', async () => {
     await operator.must('recording:start');
-    for (const page of [chair, hall])
-      await waitFor('the console to know it is recording', async () =>
-        Boolean((await pageState(page)).recording),
-      );
+    // "ĐANG GHI" on the consoles while it records.
+    for (const page of [chair, hall]) await page.waitForSelector('#recording-badge', { state: 'visible' });
+    expect(await hall.textContent('#recording-badge')).toContain('ĐANG GHI');
     const begun = await recordingBegun();
     const startLagMs = begun.since - (server.app.service.state.recording?.since ?? 0);
     await waitFor('60 s recorded', () => (Date.now() - begun.since >= 60_000 ? true : undefined), {
@@ -106,6 +105,7 @@ describe('the programme composite recording', () => {
     expect(minutes().some((m) => m.type === 'recording.started')).toBe(true);
     expect(minutes().some((m) => m.type === 'recording.stopped')).toBe(true);
     expect((await pageState(hall)).recording ?? null).toBeNull();
+    await hall.waitForSelector('#recording-badge', { state: 'hidden' });
     const report = inspect(server.app.recordings.file(begun.id));
     const recordedSec = (stoppedAt - begun.since) / 1000;
     process.stdout.write(

@@ -1135,6 +1135,11 @@ export class ConferenceMedia {
     return this.#ingests.get(siteCode);
   }
 
+  /** The sites with an open RTP ingest. */
+  ingestSites(): string[] {
+    return [...this.#ingests.keys()];
+  }
+
   /** Bytes received so far by a hall's ingest (RTP, both streams); null when none is open. */
   async ingestBytes(siteCode: string): Promise<number | null> {
     const peer = this.#peers.get(ingestId(siteCode));
