@@ -49,6 +49,17 @@ export interface RecordingStatus {
   statement: { id: string; siteCode: string; since: number } | null;
   /** The programme composite being recorded now (and whether its stream is up when configured). */
   programme: { id: string; since: number; bytes: number; stream: 'off' | 'up' | 'down' } | null;
+  /**
+   * The programme sent over RTP to halls' AV systems (`POST /api/rtp-out`): `up` while its ffmpeg
+   * sends, `waiting` for the composite to start, `down` when it failed and is being started again.
+   */
+  outputs: {
+    siteCode: string;
+    ip: string;
+    videoPort: number;
+    audioPort: number;
+    state: 'up' | 'down' | 'waiting';
+  }[];
   disk: { freeBytes: number; usedBytes: number; budgetBytes: number; minFreeBytes: number; ok: boolean };
   /** The most recent files, newest first. */
   files: RecordingFile[];

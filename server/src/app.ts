@@ -25,6 +25,7 @@ import { createHttpApp } from './http/httpApp';
 import { ingestApi } from './http/ingestApi';
 import { metricsApi } from './http/metricsApi';
 import { recordingsApi } from './http/recordingsApi';
+import { rtpOutApi } from './http/rtpOutApi';
 import { createLogger } from './logger';
 import { ConferenceMedia } from './media/ConferenceMedia';
 import { UdpMonitor } from './media/udpHealth';
@@ -315,6 +316,17 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
         signaling.setIngest(code, false);
         return closed;
       },
+    }),
+  );
+  // The programme over RTP to a hall's AV system (the composite runs while one is registered).
+  app.use(
+    '/api/rtp-out',
+    rtpOutApi({
+      verify,
+      sites: roster.sites,
+      set: (target) => programme?.setOutput(target) ?? null,
+      get: (code) => programme?.output(code),
+      remove: (code) => programme?.removeOutput(code) ?? false,
     }),
   );
   const httpServer = http.createServer(app);

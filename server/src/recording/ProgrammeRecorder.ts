@@ -28,7 +28,7 @@ import { createLogger } from '../logger';
 import type { ConferenceService } from '../service/ConferenceService';
 import { Ffmpeg, cpuMs, probe, processTreeCpuMs } from './ffmpeg';
 import type { Recordings } from './Recordings';
-import { WebmClusters, webmInitSegment } from './webm';
+import { type ClusterStart, WebmClusters, webmInitSegment } from './webm';
 
 const log = createLogger('recording:programme');
 
@@ -259,7 +259,8 @@ export class ProgrammeRecorder {
     };
     this.#outputs.set(o.siteCode, o);
     if (this.#init && !this.#closing) this.#startOutput(o, true);
-    else this.#queue(() => this.#reconcile());
+    // The composite starts for it (or, were it just stopping, starts again).
+    this.#queue(() => this.#reconcile());
     log.info('RTP output registered', {
       site: o.siteCode,
       ip: o.ip,
@@ -334,6 +335,7 @@ export class ProgrammeRecorder {
     const generation = ++this.#generation;
     this.#header = null;
     this.#init = null;
+    this.#clusters = new WebmClusters();
     this.#started = false;
     try {
       if (this.#recording) this.#beginRecording();
@@ -417,8 +419,7 @@ export class ProgrammeRecorder {
       recordings.file(id),
     ]);
     const part: Part = { id, since: at, file, bytes: 0 };
-    // Joining a running composite: its header first, then the pieces from now on.
-    if (this.#init) file.stdin.write(this.#init);
+    this.#join(file);
     file.onDeath = (why) => {
       if (this.#part !== part) return;
       this.#deps.recordings.problem(
@@ -485,7 +486,7 @@ export class ProgrammeRecorder {
     ]);
     this.#stream = stream;
     this.#streamState = 'up';
-    if (this.#init) stream.stdin.write(this.#init);
+    this.#join(stream);
     stream.onDeath = (why) => {
       if (this.#stream !== stream) return;
       this.#stream = null;
@@ -515,7 +516,7 @@ export class ProgrammeRecorder {
     o.ffmpeg = f;
     o.state = 'up';
     o.startedAt = Date.now();
-    if (withInit && this.#init) f.stdin.write(this.#init);
+    if (withInit) this.#join(f);
     f.onDeath = (why) => this.#outputDied(o, f, `ffmpeg died (${why})`);
   }
 
@@ -553,7 +554,27 @@ export class ProgrammeRecorder {
     void f?.stop(2000, true);
   }
 
-  #feedOutput(o: Output, buf: Buffer): void {
+  /** An ffmpeg joining the running composite: its header now, the pieces from the next Cluster on. */
+  #join(f: Ffmpeg): void {
+    if (!this.#init) return; // it starts with the composite's first piece
+    f.stdin.write(this.#init);
+    this.#joining.add(f);
+  }
+
+  /** A piece to an ffmpeg; false when it is still waiting for a Cluster to start. */
+  #feed(f: Ffmpeg, buf: Buffer, cluster: ClusterStart | null): boolean {
+    if (this.#joining.has(f)) {
+      if (cluster) {
+        if (cluster.prefix.length) f.stdin.write(cluster.prefix);
+        buf = buf.subarray(cluster.offset);
+      } else if (!this.#clusters.lost) return false;
+      this.#joining.delete(f);
+    }
+    f.stdin.write(buf);
+    return true;
+  }
+
+  #feedOutput(o: Output, buf: Buffer, cluster: ClusterStart | null): void {
     const f = o.ffmpeg;
     if (!f) return;
     if ((f.stdin as Writable).writableLength > OUTPUT_MAX_BACKLOG) {
@@ -561,7 +582,7 @@ export class ProgrammeRecorder {
       this.#outputDied(o, f, 'ffmpeg stopped taking the programme');
       return;
     }
-    f.stdin.write(buf);
+    this.#feed(f, buf, cluster);
   }
 
   #retryCompositeLater(): void {
@@ -631,15 +652,11 @@ export class ProgrammeRecorder {
   }
 
   #chunk(buf: Buffer): void {
-    if (process.env.HOINGHI_DEBUG_CHUNKS)
-      (require('node:fs').appendFileSync(`${process.env.HOINGHI_DEBUG_CHUNKS}-${this.#generation}.webm`, buf),
-        require('node:fs').appendFileSync(
-          `${process.env.HOINGHI_DEBUG_CHUNKS}-${this.#generation}.idx`,
-          `${Date.now()} ${buf.length}\n`,
-        )); // DEBUG
+    const cluster = this.#clusters.push(buf);
     if (!this.#header) {
       this.#header = buf;
       this.#init = webmInitSegment(buf) ?? buf;
+      if (this.#clusters.lost) log.warn('the composite WebM cannot be followed: ffmpegs join it mid-Cluster');
       // A page that did not say when it started: its first chunk is the best guess.
       if (this.#part && !this.#started) this.#part.since = Date.now();
       // The outputs waiting for the composite start with it (this piece is its beginning).
@@ -647,12 +664,9 @@ export class ProgrammeRecorder {
       this.#publish();
     }
     const part = this.#part;
-    if (part) {
-      part.bytes += buf.length;
-      part.file.stdin.write(buf);
-    }
-    this.#stream?.stdin.write(buf);
-    for (const o of this.#outputs.values()) this.#feedOutput(o, buf);
+    if (part && this.#feed(part.file, buf, cluster)) part.bytes += buf.length;
+    if (this.#stream) this.#feed(this.#stream, buf, cluster);
+    for (const o of this.#outputs.values()) this.#feedOutput(o, buf, cluster);
     const waiters = this.#pieceWaiters;
     this.#pieceWaiters = [];
     for (const w of waiters) w();
@@ -715,6 +729,7 @@ export class ProgrammeRecorder {
     this.#page = null;
     this.#header = null;
     this.#init = null;
+    this.#clusters = new WebmClusters();
     const part = this.#part;
     this.#part = null;
     const stream = this.#stream;
