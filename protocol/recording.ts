@@ -6,7 +6,10 @@
 
 export type RecordingKind = 'statement' | 'programme';
 
-/** One recorded file; downloaded with `GET /api/recordings/:id` (chair, co-chair, operators). */
+/**
+ * One recorded file; the chair, co-chair and operators download it through
+ * `POST /api/recordings/:id/link` (a signed address valid for minutes).
+ */
 export interface RecordingFile {
   /** Also its file name without the extension: conference, site (or "programme"), start time. */
   id: string;

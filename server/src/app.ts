@@ -44,6 +44,7 @@ import {
 import { ProgrammeRecorder } from './recording/ProgrammeRecorder';
 import { Recordings } from './recording/Recordings';
 import { StatementRecorder } from './recording/StatementRecorder';
+import { watchIngests } from './recording/ingestWatch';
 import { SqliteStore, storeFile } from './store/SqliteStore';
 
 const log = createLogger('app');
@@ -378,6 +379,7 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
     service.on('changed', (state) => statements.follow(state));
     statements.follow(service.state);
   }
+  const stopIngestWatch = watchIngests(() => media, recordings, config.health.lostAfterSec * 1000);
   const programme = config.recording.programme
     ? new ProgrammeRecorder({
         service,
@@ -458,6 +460,7 @@ export async function startApplication(config: Config, opts: StartOptions = {}):
       stopping = true;
       await Promise.all([statements?.close(), programme?.close()]);
       clearInterval(refresher);
+      stopIngestWatch();
       udp.stop();
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       signaling.closeAll('server-shutdown');

@@ -173,7 +173,7 @@ describe('every statement recorded', () => {
       const onAirSec = ((ended?.at ?? 0) - (granted?.at ?? 0)) / 1000;
       process.stdout.write(
         `statement ${code}: on air ${onAirSec.toFixed(2)} s, file ${report.durationSec.toFixed(2)} s, ` +
-          `streams ${report.streams.map((s) => `${s.type}/${s.codec} gap ${report.packets[s.index]?.maxGap.toFixed(3)} s first ${report.packets[s.index]?.first.toFixed(3)}`).join(', ')}\n`,
+          `streams ${report.streams.map((s) => `${s.type}/${s.codec} gap ${report.packets[s.index]?.maxGap.toFixed(3)} s at ${report.packets[s.index]?.gapAt.toFixed(3)} of ${report.packets[s.index]?.last.toFixed(3)}`).join(', ')}\n`,
       );
       const kinds = report.streams.map((s) => s.type);
       expect(kinds).toContain('video');
@@ -287,6 +287,12 @@ describe('SRTP from the AV system', () => {
         return stats.some((s) => s.byteCount > 20_000);
       });
     await encoder.stop();
+    // An AV system gone quiet: the operators are told (its hall still shows as connected).
+    await waitFor(
+      'the silent ingest reported',
+      () => server.app.recordings.status().problems.some((p) => p.kind === 'ingest' && p.subject === A),
+      { timeoutMs: 20_000 },
+    );
     expect((await api('DELETE', `/api/ingest?site=${A}`, server.token('operator'))).status).toBe(204);
   });
 });

@@ -40,7 +40,7 @@ export interface FileReport {
   durationSec: number;
   streams: { index: number; type: string; codec: string }[];
   /** Per stream: its first packet's time, and the longest gap between two of its packets, s. */
-  packets: Record<number, { first: number; last: number; count: number; maxGap: number }>;
+  packets: Record<number, { first: number; last: number; count: number; maxGap: number; gapAt: number }>;
 }
 
 /** Streams, duration and packet timing of a media file, read with ffprobe. */
@@ -78,13 +78,17 @@ export function inspect(file: string): FileReport {
   for (const [i, list] of times) {
     list.sort((a, b) => a - b);
     let maxGap = 0;
-    for (let k = 1; k < list.length; k++)
-      maxGap = Math.max(maxGap, (list[k] as number) - (list[k - 1] as number));
+    let gapAt = 0;
+    for (let k = 1; k < list.length; k++) {
+      const gap = (list[k] as number) - (list[k - 1] as number);
+      if (gap > maxGap) [maxGap, gapAt] = [gap, list[k - 1] as number];
+    }
     packets[i] = {
       first: list[0] as number,
       last: list[list.length - 1] as number,
       count: list.length,
       maxGap,
+      gapAt,
     };
   }
   return {

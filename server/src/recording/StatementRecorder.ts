@@ -22,8 +22,6 @@ const log = createLogger('recording:statement');
 
 /** How long the speaker's media is waited for after the grant (it may be joining still). */
 const MEDIA_WAIT_MS = 10_000;
-/** Key frames asked again this long after the start (the first may have crossed a busy moment). */
-const KEYFRAME_AGAIN_MS = [500, 1500];
 
 interface Running {
   requestId: string;
@@ -181,7 +179,8 @@ export class StatementRecorder {
       service.observe({ type: 'recording:statement', requestId: on.requestId, recording: id });
       await waitForListeners(ports, 10_000, () => ffmpeg?.alive ?? false);
       relays.forEach((r, i) => r.forwardTo(ports[i] as number));
-      for (const ms of KEYFRAME_AGAIN_MS) setTimeout(() => tap?.closed || tap?.keyFrame(), ms).unref();
+      // No extra key-frame requests: the consumer asks once when it resumes; more (a PLI storm
+      // while a simulcast consumer settles its layer) left a 1 s hole in the video.
       fs.rmSync(sdpFile, { force: true });
       if (run.failed) return;
       log.info('recording a statement', {
