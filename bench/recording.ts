@@ -132,7 +132,9 @@ export async function benchRecording(runs: number): Promise<Record<string, unkno
     );
     await c.close();
     await server.stop();
-    if (listener.pid) process.kill(listener.pid, 'SIGKILL');
+    // It ends by itself when the stream closes; otherwise it is stopped here.
+    if (listener.exitCode === null && listener.signalCode === null && listener.pid)
+      process.kill(listener.pid, 'SIGKILL');
     programme = {
       composite_chromium_pct_p50: round(median(chromium)),
       file_ffmpeg_pct_p50: round(median(file)),

@@ -57,11 +57,13 @@ async function main(): Promise<void> {
         ? `knee ${String(result.knee ?? 'not reached')}, headroom ${String(result.headroom ?? '-')}`
         : 'benchmark' in result && result.benchmark === 'slides'
           ? `page turn p50 ${String(result.p50_ms)} ms, p90 ${String(result.p90_ms)} ms, max ${String(result.max_ms)} ms`
-          : 'push_to_paint' in result
-            ? `push → paint ${JSON.stringify(result.push_to_paint)}`
-            : 'median_ms' in result
-              ? `median ${String(result.median_ms)} ms, p90 ${String(result.p90_ms)} ms`
-              : `wall ${String(result.wall_inbound_video_kbps)} kbit/s vs ${String(result.if_every_tile_high_kbps)} kbit/s if every tile were high`;
+          : 'benchmark' in result && result.benchmark === 'recording'
+            ? `CPU % of a core: statement ${JSON.stringify(result.statement)}; programme ${JSON.stringify(result.programme)}`
+            : 'push_to_paint' in result
+              ? `push → paint ${JSON.stringify(result.push_to_paint)}`
+              : 'median_ms' in result
+                ? `median ${String(result.median_ms)} ms, p90 ${String(result.p90_ms)} ms`
+                : `wall ${String(result.wall_inbound_video_kbps)} kbit/s vs ${String(result.if_every_tile_high_kbps)} kbit/s if every tile were high`;
     console.log(`bench ${name}: ${headline} → ${file}`);
   }
 }
