@@ -20,7 +20,7 @@ import type { SiteInfo } from '../../../protocol/events';
 import type { Verified } from '../auth/credentials';
 import { createLogger } from '../logger';
 import { type IngestInfo, type IngestVideoCodec, MediaRequestError } from '../media/ConferenceMedia';
-import { bearerToken } from './httpApp';
+import { hallOf, sendError as error } from './hallAuth';
 
 const log = createLogger('ingest');
 
@@ -45,9 +45,6 @@ const body = z.strictObject({
   video: z.enum(['H264', 'VP8']).default('H264'),
   srtp: z.boolean().default(false),
 });
-
-const error = (res: express.Response, status: number, code: string, message: string) =>
-  res.status(status).json({ error: { code, message } });
 
 /** The ffmpeg command that sends a test pattern and a 440 Hz tone to an ingest. */
 export function ffmpegCommand(
@@ -80,29 +77,8 @@ export function ingestApi(deps: IngestApiDeps): express.Router {
   const router = express.Router();
   router.use(express.json({ limit: '4kb', strict: true }));
 
-  /** The site a request speaks for, or an answer already sent. */
-  const siteOf = (req: express.Request, res: express.Response, named: unknown): SiteInfo | null => {
-    res.setHeader('Cache-Control', 'no-store');
-    const v = deps.verify(bearerToken(req));
-    if (!v.ok) return (error(res, 401, v.code, "the hall's or an operator's credential is required"), null);
-    const { role, siteCode } = v.actor;
-    let code: string;
-    if (role === 'site') {
-      if (named !== undefined && named !== siteCode)
-        return (error(res, 403, 'FORBIDDEN', "a hall's credential opens only its own ingest"), null);
-      code = siteCode;
-    } else if (role === 'chair' || role === 'cochair' || role === 'operator') {
-      if (typeof named !== 'string' || !named)
-        return (error(res, 400, 'BAD_REQUEST', 'name the site: site=<code>'), null);
-      code = named;
-    } else {
-      return (error(res, 403, 'FORBIDDEN', 'only a hall, the chair or an operator may do this'), null);
-    }
-    const site = deps.sites.find((s) => s.code === code && s.kind !== 'central');
-    if (!site)
-      return (error(res, 404, 'NOT_FOUND', `no provincial site "${String(code).slice(0, 48)}"`), null);
-    return site;
-  };
+  const siteOf = (req: express.Request, res: express.Response, named: unknown) =>
+    hallOf(deps, req, res, named, 'ingest');
 
   router.post('/', (req, res) => {
     const parsed = body.safeParse(req.body ?? {});

@@ -26,7 +26,7 @@ import type { ConferenceState } from '../core/model';
 import type { RecordingStatus } from '../../../protocol/recording';
 import { createLogger } from '../logger';
 import type { ConferenceService } from '../service/ConferenceService';
-import { Ffmpeg, cpuMs, probe, processTreeCpuMs } from './ffmpeg';
+import { Ffmpeg, cpuMs, probe, processTreeCpuMs, FROM_PAGE, QUIET } from './ffmpeg';
 import type { Recordings } from './Recordings';
 import { type ClusterStart, WebmClusters, webmInitSegment } from './webm';
 
@@ -126,19 +126,13 @@ export function rtpOutputSdp(t: RtpOutputTarget, name = 'hoinghi programme'): st
 /** ffmpeg's arguments to copy the composite's WebM (on its stdin) into the two RTP streams. */
 export function rtpOutputArgs(t: RtpOutputTarget): string[] {
   return [
-    '-hide_banner',
-    '-nostats',
-    '-loglevel',
-    'warning',
+    ...QUIET,
     // Sent at the pace it was recorded, not in a burst each second as the pieces arrive.
     '-re',
     // Its parameters are in the WebM header: no need to wait for a key frame to start.
     '-analyzeduration',
     '1',
-    '-f',
-    'webm',
-    '-i',
-    'pipe:0',
+    ...FROM_PAGE,
     '-map',
     '0:v:0',
     '-c',
@@ -401,14 +395,8 @@ export class ProgrammeRecorder {
     const id = recordings.newId('programme', at);
     recordings.begin(id, 'programme', null, null, at);
     const file = new Ffmpeg(this.#deps.ffmpeg, [
-      '-hide_banner',
-      '-nostats',
-      '-loglevel',
-      'warning',
-      '-f',
-      'webm',
-      '-i',
-      'pipe:0',
+      ...QUIET,
+      ...FROM_PAGE,
       '-map',
       '0',
       '-c',
@@ -446,14 +434,8 @@ export class ProgrammeRecorder {
     const url = this.#deps.streamUrl;
     const srt = url.startsWith('srt:');
     const stream = new Ffmpeg(this.#deps.ffmpeg, [
-      '-hide_banner',
-      '-nostats',
-      '-loglevel',
-      'warning',
-      '-f',
-      'webm',
-      '-i',
-      'pipe:0',
+      ...QUIET,
+      ...FROM_PAGE,
       '-map',
       '0:v:0',
       '-map',

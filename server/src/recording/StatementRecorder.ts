@@ -15,7 +15,7 @@ import type { ConferenceState, OnAir } from '../core/model';
 import { createLogger } from '../logger';
 import type { ConferenceMedia, Tap } from '../media/ConferenceMedia';
 import type { ConferenceService } from '../service/ConferenceService';
-import { Ffmpeg, RtpRelay, freePortPairs, probe, sdpFor, waitForListeners } from './ffmpeg';
+import { Ffmpeg, RtpRelay, freePortPairs, probe, sdpFor, waitForListeners, QUIET } from './ffmpeg';
 import type { Recordings } from './Recordings';
 
 const log = createLogger('recording:statement');
@@ -133,10 +133,7 @@ export class StatementRecorder {
       fs.writeFileSync(sdpFile, sdpFor(tap.streams.map((st, i) => ({ ...st, port: ports[i] as number }))));
       recordings.begin(id, 'statement', on.siteCode, on.requestId, at);
       ffmpeg = new Ffmpeg(this.#deps.ffmpeg, [
-        '-hide_banner',
-        '-nostats',
-        '-loglevel',
-        'warning',
+        ...QUIET,
         '-protocol_whitelist',
         'file,udp,rtp',
         '-fflags',

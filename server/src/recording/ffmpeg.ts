@@ -8,6 +8,11 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import type { TapStream } from '../media/ConferenceMedia';
 
+/** ffmpeg's first arguments for every recorder: no banner, no progress, warnings and errors only. */
+export const QUIET = ['-hide_banner', '-nostats', '-loglevel', 'warning'];
+/** Input: the composite page's WebM, piped in. */
+export const FROM_PAGE = ['-f', 'webm', '-i', 'pipe:0'];
+
 /** An SDP for ffmpeg to receive the tapped streams on 127.0.0.1 (RTCP arrives on the RTP port). */
 export function sdpFor(streams: TapStream[]): string {
   const lines = ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=hoinghi', 'c=IN IP4 127.0.0.1', 't=0 0'];
