@@ -665,3 +665,90 @@ describe('minutes', () => {
     expect(r.state.nextMinute).toBe(r.minutes.length + 1);
   });
 });
+
+describe('recording (the state the recorders follow)', () => {
+  const saw = (r: Run, ev: Parameters<typeof observe>[1]) => {
+    const out = observe(r.state, ev, r.now);
+    r.state = out.state;
+    r.minutes.push(...out.minutes);
+  };
+
+  it('the chair or an operator starts and stops the programme recording; nobody else, and not twice', () => {
+    const r = inSession();
+    r.fails(A, { type: 'recording:start' }, 'forbidden');
+    r.fails(wall, { type: 'recording:start' }, 'forbidden');
+    r.fails(cochair, { type: 'recording:start' }, 'forbidden'); // not holding the chair
+    r.fails(operator, { type: 'recording:stop' }, 'wrong-state');
+    r.do(operator, { type: 'recording:start' });
+    expect(r.state.recording).toEqual({ since: T0, by: 'operator' });
+    expect(r.last().type).toBe('recording.started');
+    r.fails(chair, { type: 'recording:start' }, 'wrong-state');
+    r.at(90_000).do(chair, { type: 'recording:stop' });
+    expect(r.state.recording).toBeNull();
+    expect(r.last()).toMatchObject({
+      type: 'recording.stopped',
+      data: { reason: 'stopped', durationSec: 90 },
+    });
+  });
+
+  it('closing the conference ends the recording', () => {
+    const r = inSession().do(chair, { type: 'recording:start' });
+    r.do(chair, { type: 'conference:conclude' }).do(chair, { type: 'conference:close' });
+    expect(r.state.recording).toBeNull();
+    expect(r.minutes.some((m) => m.type === 'recording.stopped' && m.data.reason === 'closed')).toBe(true);
+  });
+
+  it("a statement's recording is linked from its floor.ended line, only for the floor it was made for", () => {
+    const r = inSession().do(A, { type: 'floor:request', title: 'Ý kiến' });
+    const requestId = r.state.queue[0]?.id as string;
+    r.do(chair, { type: 'floor:grant', requestId });
+    saw(r, { type: 'recording:statement', requestId: 'r999', recording: 'x' });
+    expect(r.state.onAir?.recording).toBeUndefined();
+    saw(r, { type: 'recording:statement', requestId, recording: 'conf_a_20231114T221320Z' });
+    expect(r.state.onAir?.recording).toBe('conf_a_20231114T221320Z');
+    r.do(chair, { type: 'floor:revoke' });
+    expect(r.last()).toMatchObject({ type: 'floor.ended', data: { recording: 'conf_a_20231114T221320Z' } });
+  });
+
+  it('saved and failed recordings are minuted; a final programme failure ends the recording state', () => {
+    const r = inSession().do(operator, { type: 'recording:start' });
+    saw(r, {
+      type: 'recording:saved',
+      file: {
+        id: 'conf_programme_20231114T221320Z',
+        kind: 'programme',
+        siteCode: null,
+        requestId: null,
+        startedAt: T0,
+        endedAt: T0 + 60_000,
+        bytes: 1000,
+        durationMs: 60_040,
+        streams: ['video/vp8', 'audio/opus'],
+        ok: true,
+      },
+    });
+    expect(r.last()).toMatchObject({ type: 'recording.saved', data: { durationSec: 60, kind: 'programme' } });
+    saw(r, {
+      type: 'recording:failed',
+      kind: 'statement',
+      recording: null,
+      siteCode: 'a',
+      message: 'm',
+      final: false,
+    });
+    expect(r.state.recording).toBeTruthy();
+    saw(r, {
+      type: 'recording:failed',
+      kind: 'programme',
+      recording: null,
+      siteCode: null,
+      message: 'disk',
+      final: true,
+    });
+    expect(r.state.recording).toBeNull();
+    expect(r.last()).toMatchObject({
+      type: 'recording.failed',
+      data: { kind: 'programme', message: 'disk' },
+    });
+  });
+});
