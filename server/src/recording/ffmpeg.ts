@@ -303,16 +303,16 @@ export class RtpRelay {
   }
 
   /**
-   * Hands what it holds to `port`, a few dozen packets per turn of the event loop (a burst of
-   * seconds of video at once would overflow the receiver's socket buffer), then forwards
-   * everything there as it comes.
+   * Hands what it holds to `port`, 16 packets every 2 ms (about 8000 a second: a second of video
+   * in some 40 ms; sent in one burst it overflowed the receiver's socket buffer and left a hole
+   * in the file), then forwards everything there as it comes.
    */
   forwardTo(port: number): void {
     this.#target = port;
     const flush = () => {
       if (this.#closed) return;
-      for (const msg of this.#buffer.splice(0, 32)) this.#sock.send(msg, port, '127.0.0.1');
-      if (this.#buffer.length > 0) setImmediate(flush);
+      for (const msg of this.#buffer.splice(0, 16)) this.#sock.send(msg, port, '127.0.0.1');
+      if (this.#buffer.length > 0) setTimeout(flush, 2);
       else this.#live = true;
     };
     flush();
