@@ -3,7 +3,7 @@
  * only; the chair's, the co-chair's and an operator's name the hall (`site`); nobody else may.
  * Answers the refusal itself (401, 400, 403, 404 with `{ error: { code, message } }`).
  */
-import type express from 'express';
+import express from 'express';
 import type { SiteInfo } from '../../../protocol/events';
 import type { Verified } from '../auth/credentials';
 import { bearerToken } from './httpApp';
@@ -45,3 +45,18 @@ export function hallOf(
     return (sendError(res, 404, 'NOT_FOUND', `no provincial site "${String(code).slice(0, 48)}"`), null);
   return site;
 }
+
+/** The small JSON bodies of the RTP requests: at most 4 KiB, objects and arrays only. */
+export const jsonBody = express.json({ limit: '4kb', strict: true });
+
+/** A body that is not JSON, or too large: a clear 400/413, not express's HTML page. */
+export const bodyErrors: express.ErrorRequestHandler = (err: unknown, _req, res, next) => {
+  if (!err) return next();
+  const status = (err as { status?: number }).status ?? 400;
+  sendError(
+    res,
+    status === 413 ? 413 : 400,
+    'BAD_REQUEST',
+    status === 413 ? 'the body is too large' : 'the body is not valid JSON',
+  );
+};

@@ -22,7 +22,7 @@ import type { SiteInfo } from '../../../protocol/events';
 import type { Verified } from '../auth/credentials';
 import { createLogger } from '../logger';
 import { type RtpOutputStatus, type RtpOutputTarget, rtpOutputSdp } from '../recording/ProgrammeRecorder';
-import { hallOf, sendError as error } from './hallAuth';
+import { bodyErrors, hallOf, jsonBody, sendError as error } from './hallAuth';
 
 const log = createLogger('rtp-out');
 
@@ -90,7 +90,7 @@ const answer = (o: RtpOutputStatus): RtpOutAnswer => ({
 
 export function rtpOutApi(deps: RtpOutApiDeps): express.Router {
   const router = express.Router();
-  router.use(express.json({ limit: '4kb', strict: true }));
+  router.use(jsonBody);
 
   const siteOf = (req: express.Request, res: express.Response, named: unknown) =>
     hallOf(deps, req, res, named, 'RTP output');
@@ -131,16 +131,6 @@ export function rtpOutApi(deps: RtpOutApiDeps): express.Router {
     res.status(204).end();
   });
 
-  // A body that is not JSON, or too large: a clear 400/413, not express's HTML page.
-  router.use((err: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
-    if (!err) return next();
-    const status = (err as { status?: number }).status ?? 400;
-    error(
-      res,
-      status === 413 ? 413 : 400,
-      'BAD_REQUEST',
-      status === 413 ? 'the body is too large' : 'the body is not valid JSON',
-    );
-  });
+  router.use(bodyErrors);
   return router;
 }

@@ -26,7 +26,7 @@ import type { ConferenceState } from '../core/model';
 import type { RecordingStatus } from '../../../protocol/recording';
 import { createLogger } from '../logger';
 import type { ConferenceService } from '../service/ConferenceService';
-import { Ffmpeg, cpuMs, probe, processTreeCpuMs, FROM_PAGE, QUIET } from './ffmpeg';
+import { Ffmpeg, cpuMs, processTreeCpuMs, FROM_PAGE, QUIET, toMatroska } from './ffmpeg';
 import type { Recordings } from './Recordings';
 import { type ClusterStart, WebmClusters, webmInitSegment } from './webm';
 
@@ -394,18 +394,7 @@ export class ProgrammeRecorder {
     const at = Date.now();
     const id = recordings.newId('programme', at);
     recordings.begin(id, 'programme', null, null, at);
-    const file = new Ffmpeg(this.#deps.ffmpeg, [
-      ...QUIET,
-      ...FROM_PAGE,
-      '-map',
-      '0',
-      '-c',
-      'copy',
-      '-f',
-      'matroska',
-      '-y',
-      recordings.file(id),
-    ]);
+    const file = new Ffmpeg(this.#deps.ffmpeg, [...QUIET, ...FROM_PAGE, ...toMatroska(recordings.file(id))]);
     const part: Part = { id, since: at, file, bytes: 0 };
     this.#join(file);
     file.onDeath = (why) => {
@@ -738,17 +727,13 @@ export class ProgrammeRecorder {
 
   async #finishPart(part: Part, failure: string | null): Promise<void> {
     const { recordings, service } = this.#deps;
-    const p = await probe(this.#deps.ffprobe, recordings.file(part.id));
-    const readable = p.durationMs !== null && p.streams.length > 0;
-    const f = recordings.finish(part.id, {
-      endedAt: Date.now(),
-      durationMs: p.durationMs,
-      streams: p.streams,
-      ok: readable && failure === null,
-      ...(failure ? { error: failure } : !readable ? { error: 'the file cannot be read' } : {}),
+    const sealed = await recordings.seal(part.id, this.#deps.ffprobe, failure);
+    if (sealed?.readable) service.observe({ type: 'recording:saved', file: sealed.file });
+    log.info('programme part finished', {
+      id: part.id,
+      durationMs: sealed?.file.durationMs,
+      streams: sealed?.file.streams,
     });
-    if (f && readable) service.observe({ type: 'recording:saved', file: f });
-    log.info('programme part finished', { id: part.id, durationMs: p.durationMs, streams: p.streams });
   }
 
   /**

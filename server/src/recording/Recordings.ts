@@ -15,6 +15,7 @@ import type {
   RecordingStatus,
 } from '../../../protocol/recording';
 import { createLogger } from '../logger';
+import { probe } from './ffmpeg';
 
 const log = createLogger('recording');
 
@@ -120,6 +121,28 @@ export class Recordings extends EventEmitter<Events> {
     this.#save(f);
     this.changed();
     return f;
+  }
+
+  /**
+   * Closes the record of a file ffmpeg has finished (or left behind): reads it back with ffprobe
+   * and keeps its duration and streams. `readable`: ffprobe found streams and a duration, so it
+   * can be linked; `ok` besides says nothing failed while it was written.
+   */
+  async seal(
+    id: string,
+    ffprobe: string,
+    failure: string | null,
+  ): Promise<{ file: RecordingFile; readable: boolean } | undefined> {
+    const p = await probe(ffprobe, this.file(id));
+    const readable = p.durationMs !== null && p.streams.length > 0;
+    const file = this.finish(id, {
+      endedAt: Date.now(),
+      durationMs: p.durationMs,
+      streams: p.streams,
+      ok: readable && failure === null,
+      ...(failure ? { error: failure } : !readable ? { error: 'the file cannot be read' } : {}),
+    });
+    return file && { file, readable };
   }
 
   get(id: string): RecordingFile | undefined {

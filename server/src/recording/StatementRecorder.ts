@@ -15,7 +15,7 @@ import type { ConferenceState, OnAir } from '../core/model';
 import { createLogger } from '../logger';
 import type { ConferenceMedia, Tap } from '../media/ConferenceMedia';
 import type { ConferenceService } from '../service/ConferenceService';
-import { Ffmpeg, RtpRelay, freePortPairs, probe, sdpFor, waitForListeners, QUIET } from './ffmpeg';
+import { Ffmpeg, RtpRelay, freePortPairs, sdpFor, waitForListeners, QUIET, toMatroska } from './ffmpeg';
 import type { Recordings } from './Recordings';
 
 const log = createLogger('recording:statement');
@@ -142,14 +142,7 @@ export class StatementRecorder {
         '3000000',
         '-i',
         sdpFile,
-        '-map',
-        '0',
-        '-c',
-        'copy',
-        '-f',
-        'matroska',
-        '-y',
-        recordings.file(id),
+        ...toMatroska(recordings.file(id)),
       ]);
       run = {
         requestId: on.requestId,
@@ -226,17 +219,9 @@ export class StatementRecorder {
       this.#running = null;
       recordings.statement = null;
     }
-    const file = recordings.file(run.id);
-    const p = await probe(this.#deps.ffprobe, file);
-    const readable = p.durationMs !== null && p.streams.length > 0;
-    const f = recordings.finish(run.id, {
-      endedAt: Date.now(),
-      durationMs: p.durationMs,
-      streams: p.streams,
-      ok: readable && failure === null,
-      ...(failure ? { error: failure } : !readable ? { error: 'the file cannot be read' } : {}),
-    });
-    if (!f) return;
+    const sealed = await recordings.seal(run.id, this.#deps.ffprobe, failure);
+    if (!sealed) return;
+    const { file: f, readable } = sealed;
     if (readable) service.observe({ type: 'recording:saved', file: f });
     if (failure || !readable)
       service.observe({
@@ -249,8 +234,8 @@ export class StatementRecorder {
       });
     log.info('statement recording finished', {
       id: run.id,
-      durationMs: p.durationMs,
-      streams: p.streams,
+      durationMs: f.durationMs,
+      streams: f.streams,
       ok: f.ok,
     });
   }

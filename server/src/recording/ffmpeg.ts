@@ -12,6 +12,8 @@ import type { TapStream } from '../media/ConferenceMedia';
 export const QUIET = ['-hide_banner', '-nostats', '-loglevel', 'warning'];
 /** Input: the composite page's WebM, piped in. */
 export const FROM_PAGE = ['-f', 'webm', '-i', 'pipe:0'];
+/** Output: every input stream copied as it is (no transcoding) into a Matroska file. */
+export const toMatroska = (file: string) => ['-map', '0', '-c', 'copy', '-f', 'matroska', '-y', file];
 
 /** An SDP for ffmpeg to receive the tapped streams on 127.0.0.1 (RTCP arrives on the RTP port). */
 export function sdpFor(streams: TapStream[]): string {
