@@ -20,7 +20,7 @@ import type { SiteInfo } from '../../../protocol/events';
 import type { Verified } from '../auth/credentials';
 import { createLogger } from '../logger';
 import { type IngestInfo, type IngestVideoCodec, MediaRequestError } from '../media/ConferenceMedia';
-import { hallOf, sendError as error } from './hallAuth';
+import { bodyErrors, hallOf, jsonBody, sendError as error } from './hallAuth';
 
 const log = createLogger('ingest');
 
@@ -75,7 +75,7 @@ export function ffmpegCommand(
 
 export function ingestApi(deps: IngestApiDeps): express.Router {
   const router = express.Router();
-  router.use(express.json({ limit: '4kb', strict: true }));
+  router.use(jsonBody);
 
   const siteOf = (req: express.Request, res: express.Response, named: unknown) =>
     hallOf(deps, req, res, named, 'ingest');
@@ -92,13 +92,16 @@ export function ingestApi(deps: IngestApiDeps): express.Router {
         res.json({ ...info, ffmpeg: ffmpegCommand(info) } satisfies IngestAnswer);
       })
       .catch((e: unknown) => {
-        if (e instanceof MediaRequestError)
-          return void error(
-            res,
-            e.kind === 'unavailable' ? 503 : 400,
-            e.kind === 'unavailable' ? 'SERVER_BUSY' : 'BAD_REQUEST',
-            e.message,
-          );
+        if (e instanceof MediaRequestError) {
+          // not-found: a second open for the same hall replaced this one while it was made.
+          const [status, code] =
+            e.kind === 'unavailable'
+              ? [503, 'SERVER_BUSY']
+              : e.kind === 'not-found'
+                ? [409, 'WRONG_STATE']
+                : [400, 'BAD_REQUEST'];
+          return void error(res, status, code, e.message);
+        }
         log.error('opening an ingest failed', { site: site.code, error: e });
         error(res, 500, 'INTERNAL', 'internal error');
       });
@@ -119,16 +122,6 @@ export function ingestApi(deps: IngestApiDeps): express.Router {
     res.status(204).end();
   });
 
-  // A body that is not JSON, or too large: a clear 400/413, not express's HTML page.
-  router.use((err: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
-    if (!err) return next();
-    const status = (err as { status?: number }).status ?? 400;
-    error(
-      res,
-      status === 413 ? 413 : 400,
-      'BAD_REQUEST',
-      status === 413 ? 'the body is too large' : 'the body is not valid JSON',
-    );
-  });
+  router.use(bodyErrors);
   return router;
 }

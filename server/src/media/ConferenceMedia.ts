@@ -1011,7 +1011,10 @@ export class ConferenceMedia {
       log.info('RTP ingest opened', { site: code, video: opts.video, srtp: opts.srtp, worker: peer.worker });
       return info;
     } catch (e) {
-      this.removePeer(id);
+      // Replaced meanwhile by a second request for the same hall: its ingest is not ours to
+      // remove; only what this one made goes.
+      if (this.#peers.get(id) === peer) this.removePeer(id);
+      else for (const t of peer.plain.values()) t.close();
       throw e;
     }
   }
