@@ -11,6 +11,7 @@ import type { RecordingStatus } from '../../protocol/recording';
 import { inboundStats, launchBrowser, openPage, pageCommand } from '../helpers/browser';
 import { type Participant, participant } from '../helpers/conferenceClient';
 import { inspect } from '../helpers/media-files';
+import { hallOnAir } from '../helpers/onAir';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { waitFor } from '../helpers/waitFor';
 
@@ -51,15 +52,9 @@ const recordingBegun = () =>
 beforeAll(async () => {
   server = await startTestServer();
   browser = await launchBrowser();
-  ({ page: chair } = await openPage(browser, `${server.url}/chair?q=low#t=${server.token('chair')}`));
-  ({ page: hall } = await openPage(browser, `${server.url}/site?q=low&auto=1#t=${server.token(B)}`));
+  ({ chair, hall } = await hallOnAir(server, browser, B));
   operator = await participant(server, 'operator');
   operator.socket.on('recording:status', (s: RecordingStatus) => statuses.push(s));
-  await pageCommand(chair, 'conference:open');
-  await pageCommand(chair, 'conference:start');
-  await pageCommand(hall, 'floor:request', { title: 'Phát biểu của Đà Nẵng' });
-  const requestId = await waitFor('the request', () => server.app.service.state.queue[0]?.id);
-  await pageCommand(chair, 'floor:grant', { requestId, allottedSec: 600 });
 });
 
 afterAll(async () => {

@@ -10,9 +10,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { EgressStatus } from '../../client/src/recorder/contract';
-import { CHROMIUM, launchBrowser, openPage, pageCommand, screenshot } from '../helpers/browser';
+import { launchBrowser, openPage, pageCommand, screenshot } from '../helpers/browser';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { makePdf } from '../helpers/pdf';
 import { waitFor } from '../helpers/waitFor';
@@ -106,19 +106,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hoinghi-recorder-'));
   server = await startTestServer();
   browser = await launchBrowser();
-  hallBrowser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-video-capture=${hallCameraFile(tmp)}`,
-      '--use-fake-ui-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  hallBrowser = await launchBrowser({ videoFile: hallCameraFile(tmp) });
   ({ page: chair } = await openPage(browser, `${server.url}/chair#t=${server.token('chair')}`));
   ({ page: hall } = await openPage(hallBrowser, `${server.url}/site?auto=1#t=${server.token(HALL)}`));
   await pageCommand(chair, 'conference:open');

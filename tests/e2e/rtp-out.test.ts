@@ -15,8 +15,9 @@ import type { Browser, Page } from 'playwright-core';
 import type { MinuteEntry } from '../../protocol/conference';
 import type { RtpOutAnswer } from '../../server/src/http/rtpOutApi';
 import { freePortPairs } from '../../server/src/recording/ffmpeg';
-import { launchBrowser, openPage, pageCommand } from '../helpers/browser';
+import { launchBrowser, pageCommand } from '../helpers/browser';
 import { FFMPEG, FFPROBE, inspect } from '../helpers/media-files';
+import { hallOnAir } from '../helpers/onAir';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { waitFor } from '../helpers/waitFor';
 
@@ -28,7 +29,6 @@ const O = 'can-tho'; // the hall whose AV system takes the programme over RTP
 let server: TestServer;
 let browser: Browser;
 let chair: Page;
-let hall: Page;
 let receiver: ChildProcess | undefined;
 let tmp: string;
 let answer: RtpOutAnswer;
@@ -95,13 +95,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hoinghi-rtp-out-'));
   server = await startTestServer();
   browser = await launchBrowser();
-  ({ page: chair } = await openPage(browser, `${server.url}/chair?q=low#t=${server.token('chair')}`));
-  ({ page: hall } = await openPage(browser, `${server.url}/site?q=low&auto=1#t=${server.token(B)}`));
-  await pageCommand(chair, 'conference:open');
-  await pageCommand(chair, 'conference:start');
-  await pageCommand(hall, 'floor:request', { title: 'Phát biểu của Đà Nẵng' });
-  const requestId = await waitFor('the request', () => server.app.service.state.queue[0]?.id);
-  await pageCommand(chair, 'floor:grant', { requestId, allottedSec: 600 });
+  ({ chair } = await hallOnAir(server, browser, B));
 });
 
 afterAll(async () => {

@@ -13,7 +13,12 @@ export const ARTIFACTS = path.resolve(__dirname, '..', '..', 'test-artifacts');
  * others get at most that (a first page asking 640×360 leaves a later one asking 1280×720 with
  * 640×480). A page that must capture 1280×720 opens first, or gets a browser of its own.
  */
-export async function launchBrowser(opts: { cameraFps?: number } = {}): Promise<Browser> {
+export async function launchBrowser(
+  opts: {
+    cameraFps?: number;
+    /** A video file (.y4m/.mjpeg) as every page's camera. */ videoFile?: string;
+  } = {},
+): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM}: run "node scripts/setup.mjs test" (npm test does it)`,
@@ -34,6 +39,7 @@ export async function launchBrowser(opts: { cameraFps?: number } = {}): Promise<
       opts.cameraFps
         ? `--use-fake-device-for-media-stream=fps=${opts.cameraFps}`
         : '--use-fake-device-for-media-stream',
+      ...(opts.videoFile ? [`--use-file-for-fake-video-capture=${opts.videoFile}`] : []),
       '--use-fake-ui-for-media-stream',
       '--autoplay-policy=no-user-gesture-required',
     ],
