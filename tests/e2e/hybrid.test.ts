@@ -24,6 +24,8 @@ let server: TestServer;
 let browser: Browser;
 let chair: Page;
 let hall: Page;
+/** The AV system's key-frame interval in the answer's command, s. */
+let keyframeSec = 1;
 let encoder: Encoder | undefined;
 
 const from = async (page: Page, code: string, kind: 'audio' | 'video'): Promise<PageInbound | undefined> =>
@@ -96,6 +98,9 @@ describe('RTP ingest from a hall AV system', () => {
     const answer = await openIngest('H264');
     expect(answer.video.mimeType).toBe('video/H264');
     expect(answer.ffmpeg).toContain(`rtp://${answer.video.ip}:${answer.video.port}`);
+    // Its key-frame interval: a GOP of -g frames at the test pattern's rate.
+    keyframeSec = Number(/-g (\d+)/.exec(answer.ffmpeg)?.[1]) / Number(/rate=(\d+)/.exec(answer.ffmpeg)?.[1]);
+    expect(keyframeSec).toBeGreaterThan(0);
     encoder = runEncoder(answer.ffmpeg);
     await waitFor('A present with camera and microphone', () => {
       const m = server.app.media().siteMedia(A);
@@ -151,6 +156,16 @@ describe('every statement recorded', () => {
       const layers = camera?.rtpParameters.encodings?.length ?? 1;
       return stats.length >= layers && stats.every((st) => st.bitrate > 0);
     });
+    // The key frames B's camera sends (per layer): the file's picture can only begin at the
+    // first one after the grant. It usually comes within a few hundred ms; a browser whose
+    // encoder is short of CPU (it has just dropped a layer) answers the request later.
+    const camera = server.app.media().producerOf({ siteCode: B }, 'camera');
+    const keyFrames: { at: number; ssrc: number }[] = [];
+    camera?.on('trace', (t) => {
+      if (t.type === 'keyframe' && t.direction === 'in')
+        keyFrames.push({ at: Date.now(), ssrc: (t.info as { ssrc: number }).ssrc });
+    });
+    await camera?.enableTraceEvent(['keyframe']);
     await pageCommand(chair, 'floor:grant', { requestId: second });
     await waitFor('B on air', () => state().onAir?.siteCode === B);
     await onAirFor(6000);
@@ -170,21 +185,34 @@ describe('every statement recorded', () => {
       },
     );
     expect(minutes().filter((m) => m.type === 'recording.failed')).toEqual([]);
-    for (const code of [A, B]) {
+    // B's lowest layer (the recording starts from it): its first key frame after the grant.
+    const lowest = (await camera?.getStats())?.find((st) => st.rid === 'r0' || st.rid === undefined)?.ssrc;
+    const grantedB = minutes().find((m) => m.type === 'floor.granted' && m.siteCode === B)?.at ?? 0;
+    const firstKeyB = keyFrames.find((k) => k.at >= grantedB && k.ssrc === lowest);
+    expect(firstKeyB).toBeDefined();
+    const keyDelaySec = ((firstKeyB?.at ?? grantedB) - grantedB) / 1000;
+    process.stdout.write(
+      `statement ${B}: first key frame of its lowest layer ${keyDelaySec.toFixed(3)} s after the grant\n`,
+    );
+    // Both files read first (and their figures printed), then checked.
+    const statements = [A, B].map((code) => {
       const granted = minutes().find((m) => m.type === 'floor.granted' && m.siteCode === code);
       const ended = minutes().find((m) => m.type === 'floor.ended' && m.siteCode === code);
-      expect(granted && ended).toBeTruthy();
       const id = ended?.data.recording as string;
-      expect(typeof id).toBe('string');
-      expect(id).toContain(`_${code}_`);
-      expect(saved.some((m) => m.data.recording === id && m.siteCode === code)).toBe(true);
-      const file = server.app.recordings.file(id);
+      const file = typeof id === 'string' ? server.app.recordings.file(id) : '';
       const report = inspect(file);
       const onAirSec = ((ended?.at ?? 0) - (granted?.at ?? 0)) / 1000;
       process.stdout.write(
         `statement ${code}: on air ${onAirSec.toFixed(2)} s, file ${report.durationSec.toFixed(2)} s, ` +
-          `streams ${report.streams.map((s) => `${s.type}/${s.codec} gap ${report.packets[s.index]?.maxGap.toFixed(3)} s at ${report.packets[s.index]?.gapAt.toFixed(3)} of ${report.packets[s.index]?.last.toFixed(3)}`).join(', ')}\n`,
+          `streams ${report.streams.map((s) => `${s.type}/${s.codec} from ${report.packets[s.index]?.first.toFixed(3)} gap ${report.packets[s.index]?.maxGap.toFixed(3)} s at ${report.packets[s.index]?.gapAt.toFixed(3)} of ${report.packets[s.index]?.last.toFixed(3)}`).join(', ')}\n`,
       );
+      return { code, granted, ended, id, file, report, onAirSec };
+    });
+    for (const { code, granted, ended, id, file, report, onAirSec } of statements) {
+      expect(granted && ended).toBeTruthy();
+      expect(typeof id).toBe('string');
+      expect(id).toContain(`_${code}_`);
+      expect(saved.some((m) => m.data.recording === id && m.siteCode === code)).toBe(true);
       const kinds = report.streams.map((s) => s.type);
       expect(kinds).toContain('video');
       // The speaker's microphone and the chair's.
@@ -194,13 +222,18 @@ describe('every statement recorded', () => {
       for (const s of report.streams) {
         const p = report.packets[s.index];
         expect(p?.count).toBeGreaterThan(50);
-        // KNOWN DEFECT, not met yet: a browser hall's video sometimes (about 1 run in 4 here) has
-        // one hole of 1.1–2.1 s some 0.4–1 s into its statement. Not the recorder's relay (paced),
-        // not a simulcast layer switch (seen with the tap fixed at the lowest layer too); cause not
-        // found. Audio, and the ingest's video, hold the 500 ms the issue asks for. The bound
-        // here only catches a worse failure; tighten it to 0.5 once the cause is fixed.
-        const limit = s.type === 'video' && code === B ? 2.5 : 0.5;
-        expect(p?.maxGap).toBeLessThanOrEqual(limit);
+        // Every stream from the start of the file (a camera whose first picture came late was
+        // once placed at 0 and then jumped: see RtpRelay), with no hole over 500 ms. The browser
+        // hall's picture from its first key frame after the grant, within 250 ms of it.
+        const late = s.type === 'video' && code === B ? keyDelaySec + 0.25 : 0;
+        expect(p?.first).toBeLessThanOrEqual(Math.max(0.5, late));
+        if (s.type === 'video' && code === A) {
+          // The AV system's encoder cannot be asked for a key frame: its picture starts at its
+          // next one (every keyframeSec in the answer's command). ffmpeg writes that first
+          // picture at the file's start without a time of its own, held until the next frame.
+          expect(p?.maxGap).toBeLessThanOrEqual(keyframeSec + 0.1);
+          expect(p?.maxGapAfterFirst).toBeLessThanOrEqual(0.5);
+        } else expect(p?.maxGap).toBeLessThanOrEqual(0.5);
       }
       // Downloadable by the chair (and operators): a signed address, then the file itself.
       const link = await api('POST', `/api/recordings/${id}/link`, server.token('operator'));

@@ -40,7 +40,18 @@ export interface FileReport {
   durationSec: number;
   streams: { index: number; type: string; codec: string }[];
   /** Per stream: its first packet's time, and the longest gap between two of its packets, s. */
-  packets: Record<number, { first: number; last: number; count: number; maxGap: number; gapAt: number }>;
+  packets: Record<
+    number,
+    {
+      first: number;
+      last: number;
+      count: number;
+      maxGap: number;
+      gapAt: number;
+      /** The longest gap after the stream's second packet (the first picture held aside). */
+      maxGapAfterFirst: number;
+    }
+  >;
 }
 
 /** Streams, duration and packet timing of a media file, read with ffprobe. */
@@ -79,9 +90,11 @@ export function inspect(file: string): FileReport {
     list.sort((a, b) => a - b);
     let maxGap = 0;
     let gapAt = 0;
+    let maxGapAfterFirst = 0;
     for (let k = 1; k < list.length; k++) {
       const gap = (list[k] as number) - (list[k - 1] as number);
       if (gap > maxGap) [maxGap, gapAt] = [gap, list[k - 1] as number];
+      if (k > 1) maxGapAfterFirst = Math.max(maxGapAfterFirst, gap);
     }
     packets[i] = {
       first: list[0] as number,
@@ -89,6 +102,7 @@ export function inspect(file: string): FileReport {
       count: list.length,
       maxGap,
       gapAt,
+      maxGapAfterFirst,
     };
   }
   return {

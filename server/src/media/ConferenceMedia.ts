@@ -1216,8 +1216,19 @@ export class ConferenceMedia {
           producerId: producer.id,
           rtpCapabilities: slot.router.rtpCapabilities,
           paused: true,
-          ...(producer.kind === 'video' ? { preferredLayers: { spatialLayer: 2, temporalLayer: 2 } } : {}),
+          // A simulcast camera starts from its lowest layer, which always runs, and climbs once
+          // it flows: started at the top, the first picture waited for the top layer's key frame,
+          // a second or more when the sender had just dropped that layer (CPU or bandwidth).
+          ...(producer.kind === 'video' ? { preferredLayers: { spatialLayer: 0, temporalLayer: 2 } } : {}),
         });
+        if (consumer.type === 'simulcast') {
+          const climb = (layers?: types.ConsumerLayers) => {
+            if (!layers || consumer.closed) return;
+            consumer.off('layerschange', climb);
+            void consumer.setPreferredLayers({ spatialLayer: 2, temporalLayer: 2 }).catch(() => undefined);
+          };
+          consumer.on('layerschange', climb);
+        }
         consumers.push(consumer);
         const codec = consumer.rtpParameters.codecs[0];
         if (!codec) throw new Error('a consumer without a codec');

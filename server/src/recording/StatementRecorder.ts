@@ -15,7 +15,16 @@ import type { ConferenceState, OnAir } from '../core/model';
 import { createLogger } from '../logger';
 import type { ConferenceMedia, Tap } from '../media/ConferenceMedia';
 import type { ConferenceService } from '../service/ConferenceService';
-import { Ffmpeg, RtpRelay, freePortPairs, sdpFor, waitForListeners, QUIET, toMatroska } from './ffmpeg';
+import {
+  Ffmpeg,
+  RtpRelay,
+  freePortPairs,
+  monotonicMs,
+  sdpFor,
+  waitForListeners,
+  QUIET,
+  toMatroska,
+} from './ffmpeg';
 import type { Recordings } from './Recordings';
 
 const log = createLogger('recording:statement');
@@ -127,6 +136,12 @@ export class StatementRecorder {
       tap = await this.#deps
         .media()
         .openTap(producers.map((producer, i) => ({ producer, port: (relays[i] as RtpRelay).port })));
+      // The file's origin, a little before the first packet can come (it is the same clock as
+      // the SFU's reports; ffmpeg then starts the file at its first packet).
+      const startMs = monotonicMs() - 50;
+      tap.streams.forEach((st, i) => {
+        (relays[i] as RtpRelay).timing = { startMs, clockRate: st.clockRate };
+      });
       await tap.start();
       const ports = await freePortPairs(producers.length);
       const sdpFile = `${recordings.file(id)}.sdp`;

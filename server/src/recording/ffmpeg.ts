@@ -268,12 +268,45 @@ export function processTreeCpuMs(marker: string): number {
 
 /** How much a relay holds before its receiver listens (packets): some seconds of a statement. */
 const RELAY_BUFFER_PACKETS = 4000;
+/** How long a relay waits for its stream's first Sender Report before handing over without it. */
+const SYNC_WAIT_MS = 3000;
+/** An RTCP Sender Report (payload type 200, first in a compound packet). */
+const isSenderReport = (msg: Buffer) => msg.length >= 28 && msg[1] === 200;
+
+/** The clock mediasoup's Sender Reports are on: its worker's uv_hrtime in ms (CLOCK_MONOTONIC, as Node's). */
+export const monotonicMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
 
 /**
- * A local UDP relay between the SFU's tap and ffmpeg: it receives from the moment the tap starts
- * and keeps what arrives until ffmpeg listens, then hands it over and forwards the rest as it
- * comes. The recording thus begins at the grant, not when ffmpeg is ready (which on a busy
+ * A Sender Report for the same stream as `real`, saying which RTP timestamp was `atMs` (on the
+ * worker's clock, in ms as mediasoup writes it: seconds and a binary fraction).
+ */
+export function senderReportAt(real: Buffer, atMs: number, clockRate: number): Buffer {
+  const ntpMs = real.readUInt32BE(8) * 1000 + Math.round((real.readUInt32BE(12) * 1000) / 2 ** 32);
+  const rtp = (real.readUInt32BE(16) - Math.round(((ntpMs - atMs) * clockRate) / 1000)) >>> 0;
+  const sr = Buffer.alloc(28);
+  sr.writeUInt8(0x80, 0); // version 2, no report blocks
+  sr.writeUInt8(200, 1);
+  sr.writeUInt16BE(6, 2); // length in 32-bit words, minus one
+  real.copy(sr, 4, 4, 8); // SSRC
+  sr.writeUInt32BE(Math.floor(atMs / 1000), 8);
+  sr.writeUInt32BE(Math.floor(((atMs % 1000) / 1000) * 2 ** 32), 12);
+  sr.writeUInt32BE(rtp, 16);
+  return sr; // packet and octet counts 0: ffmpeg reads only the timing
+}
+
+/**
+ * A local UDP relay between the SFU's tap and ffmpeg (one stream): it receives from the moment the
+ * tap starts and keeps what arrives until ffmpeg listens, then hands it over and forwards the rest
+ * as it comes. The recording thus begins at the grant, not when ffmpeg is ready (which on a busy
  * machine takes a second or more). Packets from ffmpeg itself (its RTCP reports) are dropped.
+ *
+ * It also holds the stream until the SFU's first Sender Report for it, and hands over first a
+ * report made from it for the moment the statement began (`timing`, the same moment for every
+ * stream of the file). ffmpeg places a stream on the common clock only from its first report:
+ * packets before it were timed from the stream's own first packet, so a stream that began later
+ * than the others (a camera's first key frame a second after the microphones) jumped forward when
+ * its report came, a "hole" in the file that was really a late start. With the report first and
+ * dated at the start, every packet of every stream is timed from the same origin.
  */
 export class RtpRelay {
   readonly #sock = dgram.createSocket('udp4');
@@ -281,8 +314,14 @@ export class RtpRelay {
   #target: number | null = null;
   /** Everything held was handed over: packets go straight through. */
   #live = false;
+  #flushing = false;
+  /** The stream's first Sender Report is at the head of the buffer (or waiting for it ended). */
+  #synced = false;
+  #syncTimer: NodeJS.Timeout | undefined;
   #closed = false;
   dropped = 0;
+  /** When the statement began (monotonicMs) and the stream's clock rate: set before it flows. */
+  timing: { startMs: number; clockRate: number } | null = null;
 
   static async open(): Promise<RtpRelay> {
     const r = new RtpRelay();
@@ -291,12 +330,7 @@ export class RtpRelay {
       r.#sock.bind(0, '127.0.0.1', () => resolve());
     });
     r.#sock.on('error', () => undefined);
-    r.#sock.on('message', (msg, from) => {
-      if (r.#target !== null && (from.port === r.#target || from.port === r.#target + 1)) return;
-      if (r.#live && r.#target !== null) r.#sock.send(msg, r.#target, '127.0.0.1');
-      else if (r.#buffer.length < RELAY_BUFFER_PACKETS) r.#buffer.push(msg);
-      else r.dropped += 1;
-    });
+    r.#sock.on('message', (msg, from) => r.#receive(msg, from.port));
     return r;
   }
 
@@ -304,24 +338,64 @@ export class RtpRelay {
     return this.#sock.address().port;
   }
 
+  #receive(msg: Buffer, fromPort: number): void {
+    if (this.#target !== null && (fromPort === this.#target || fromPort === this.#target + 1)) return;
+    if (this.#live && this.#target !== null) {
+      this.#sock.send(msg, this.#target, '127.0.0.1');
+      return;
+    }
+    if (!this.#synced && isSenderReport(msg)) {
+      // Dated at the start, it goes before everything held: ffmpeg times those packets by it.
+      const t = this.timing;
+      this.#buffer.unshift(t ? senderReportAt(msg, t.startMs, t.clockRate) : msg);
+      if (t) this.#buffer.push(msg);
+      this.#sync();
+      return;
+    }
+    if (this.#buffer.length < RELAY_BUFFER_PACKETS) this.#buffer.push(msg);
+    else this.dropped += 1;
+    if (!this.#synced && !this.#syncTimer) {
+      this.#syncTimer = setTimeout(() => this.#sync(), SYNC_WAIT_MS);
+      this.#syncTimer.unref();
+    }
+  }
+
+  #sync(): void {
+    clearTimeout(this.#syncTimer);
+    this.#synced = true;
+    this.#flush();
+  }
+
   /**
-   * Hands what it holds to `port`, 16 packets every 2 ms (about 8000 a second: a second of video
-   * in some 40 ms; sent in one burst it overflowed the receiver's socket buffer and left a hole
-   * in the file), then forwards everything there as it comes.
+   * Hands what it holds to `port` once the stream's first report is in, 16 packets every 2 ms
+   * (about 8000 a second: a second of video in some 40 ms; sent in one burst it overflowed the
+   * receiver's socket buffer and left a hole in the file), then forwards everything there as it
+   * comes.
    */
   forwardTo(port: number): void {
     this.#target = port;
-    const flush = () => {
+    this.#flush();
+  }
+
+  #flush(): void {
+    const port = this.#target;
+    if (port === null || !this.#synced || this.#flushing || this.#live) return;
+    this.#flushing = true;
+    const step = () => {
       if (this.#closed) return;
       for (const msg of this.#buffer.splice(0, 16)) this.#sock.send(msg, port, '127.0.0.1');
-      if (this.#buffer.length > 0) setTimeout(flush, 2);
-      else this.#live = true;
+      if (this.#buffer.length > 0) setTimeout(step, 2);
+      else {
+        this.#flushing = false;
+        this.#live = true;
+      }
     };
-    flush();
+    step();
   }
 
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#syncTimer);
     this.#buffer = [];
     try {
       this.#sock.close();
