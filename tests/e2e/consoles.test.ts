@@ -160,4 +160,25 @@ describe('a statement through the consoles', () => {
     await siteB.waitForSelector('html[lang="en"]');
     await expect(text(siteB, '#request-button')).resolves.toBe('Request the floor');
   });
+
+  it("the wall says 'no signal' on a hall whose picture stops, not a frozen or black tile", async () => {
+    const tile = `#mosaic [data-site="${A}"]`;
+    await waitFor("the wall decoding A's picture", async () =>
+      (await wall.getAttribute(tile, 'data-signal')) === 'live' ? true : undefined,
+    );
+    // The hall's camera stops (unplugged, the capture card gone): it stays connected and its
+    // producer stays, but no frame comes any more.
+    await siteA.evaluate(() =>
+      ((document.getElementById('preview') as HTMLVideoElement).srcObject as MediaStream)
+        .getVideoTracks()
+        .forEach((t) => t.stop()),
+    );
+    await waitFor(
+      "the wall to say A's picture stopped",
+      async () => ((await wall.getAttribute(tile, 'data-signal')) === 'lost' ? true : undefined),
+      { timeoutMs: 15_000 },
+    );
+    await expect(text(wall, `${tile} .placeholder`)).resolves.toBe('Mất tín hiệu hình');
+    await expect(wall.locator(`${tile} .placeholder`).isVisible()).resolves.toBe(true);
+  });
 });

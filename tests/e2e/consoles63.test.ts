@@ -112,10 +112,14 @@ afterAll(async () => {
 /** Starts counting DOM mutations under a selector; `take` returns the site code of each mutated node. */
 async function watchMutations(page: Page, selector: string): Promise<void> {
   await page.evaluate((sel) => {
-    const w = window as unknown as { mutated: string[]; observer?: MutationObserver };
+    const w = window as unknown as {
+      mutated: string[];
+      observer?: MutationObserver;
+      count?: (records: MutationRecord[]) => void;
+    };
     w.observer?.disconnect();
     w.mutated = [];
-    w.observer = new MutationObserver((records) => {
+    w.count = (records) => {
       for (const r of records) {
         const node = r.target instanceof Element ? r.target : r.target.parentElement;
         // Each health round (every few seconds, every hall) rightly rewrites the operator's
@@ -124,7 +128,8 @@ async function watchMutations(page: Page, selector: string): Promise<void> {
         if (r.attributeName === 'data-health' || node?.closest('td.health, td.figures, td.trend')) continue;
         w.mutated.push(node?.closest<HTMLElement>('[data-site]')?.dataset.site ?? '(outside any hall)');
       }
-    });
+    };
+    w.observer = new MutationObserver((records) => w.count?.(records));
     w.observer.observe(document.querySelector(sel) as Node, {
       subtree: true,
       childList: true,
@@ -135,8 +140,13 @@ async function watchMutations(page: Page, selector: string): Promise<void> {
 }
 const mutated = (page: Page) =>
   page.evaluate(() => {
-    const w = window as unknown as { mutated: string[]; observer?: MutationObserver };
-    w.observer?.takeRecords();
+    const w = window as unknown as {
+      mutated: string[];
+      observer?: MutationObserver;
+      count?: (records: MutationRecord[]) => void;
+    };
+    // Records not yet delivered to the callback count too.
+    w.count?.(w.observer?.takeRecords() ?? []);
     return [...w.mutated];
   });
 
@@ -223,6 +233,48 @@ describe('the chair sees every hall at a glance', () => {
 });
 
 describe('a push changes only the elements of the hall it is about', () => {
+  it('a control the chair is using is never made again under them', async () => {
+    // The chair holds the waiting hall's grant button and has the presentation list open on a
+    // choice; a push that grows the queue must leave both as they are.
+    const grant = `#queue li[data-site="${waiting}"] button.grant`;
+    const choice = await chair.$$eval('#presentation-target option', (os) =>
+      os.map((o) => (o as HTMLOptionElement).value).find((v) => v !== ''),
+    );
+    expect(choice).toBeTruthy();
+    await chair.selectOption('#presentation-target', choice as string);
+    await chair.evaluate((sel) => {
+      const w = window as unknown as { held: Element[] };
+      w.held = [
+        document.querySelector(sel) as Element,
+        document.getElementById('presentation-target') as Element,
+      ];
+      (w.held[1] as HTMLSelectElement).focus();
+    }, grant);
+    const other = halls[30] as { code: string };
+    await (joined.get(other.code) as Participant).must('floor:request', { title: 'Ý kiến' });
+    await everyPageSees((s) => s[other.code] === 'requesting');
+    await waitFor('the second request on the chair', async () =>
+      (await chair.locator('#queue li').count()) === 2 ? true : undefined,
+    );
+    const after = await chair.evaluate((sel) => {
+      const w = window as unknown as { held: Element[] };
+      const [button, select] = w.held as [Element, HTMLSelectElement];
+      return {
+        sameButton: document.querySelector(sel) === button && button.isConnected,
+        sameSelect: document.getElementById('presentation-target') === select && select.isConnected,
+        focused: document.activeElement === select,
+        value: select.value,
+      };
+    }, grant);
+    expect(after).toEqual({ sameButton: true, sameSelect: true, focused: true, value: choice });
+    const requestId = await chair.$eval(
+      `#queue li[data-site="${other.code}"]`,
+      (li) => (li as HTMLElement).dataset.request,
+    );
+    await (joined.get(other.code) as Participant).must('floor:withdraw', { requestId });
+    await everyPageSees((s) => s[other.code] !== 'requesting');
+  });
+
   it('a hall requests the floor: only its tile, row and nothing on the wall change', async () => {
     const hall = halls[20] as { code: string };
     await watchMutations(chair, '#sites');
@@ -312,6 +364,45 @@ describe("the operator's table", () => {
       rows.map((r) => (r as HTMLElement).dataset.site),
     );
     expect(shown.sort()).toEqual([...offline].sort());
+    // Roll call marks, then every other filter: its rows are exactly those its column says.
+    const [here, away] = halls.slice(1, 3).map((h) => h.code) as [string, string];
+    await operator.click('button[data-filter="all"]');
+    await operator.click(`#rows tr[data-site="${here}"] td.roll-cell button:nth-of-type(1)`);
+    await operator.click(`#rows tr[data-site="${away}"] td.roll-cell button:nth-of-type(2)`);
+    await waitFor('the roll call counted', async () =>
+      (await count('present')) === '1' && (await count('absent')) === '1' ? true : undefined,
+    );
+    const rowsWhere = (test: string) =>
+      operator.$$eval(
+        '#rows tr',
+        (rows, t) =>
+          rows
+            .filter((r) => {
+              const tr = r as HTMLElement;
+              const media = Array.from(tr.querySelectorAll<HTMLElement>('td.media'), (c) => c.dataset.media);
+              const connected = tr.dataset.status !== 'offline';
+              if (t === 'nocamera') return connected && media[0] !== 'on';
+              if (t === 'poor')
+                return (
+                  connected &&
+                  (tr.dataset.status === 'poor' || ['poor', 'lost'].includes(tr.dataset.health ?? ''))
+                );
+              return tr.querySelector(`.roll-${t}`) !== null;
+            })
+            .map((r) => (r as HTMLElement).dataset.site as string),
+        test,
+      );
+    for (const f of ['nocamera', 'poor', 'present', 'absent']) {
+      const expected = (await rowsWhere(f)).sort();
+      await operator.click(`button[data-filter="${f}"]`);
+      const visible = await operator.$$eval('#rows tr:not([hidden])', (rows) =>
+        rows.map((r) => (r as HTMLElement).dataset.site as string),
+      );
+      expect({ f, rows: visible.sort() }).toEqual({ f, rows: expected });
+      await expect(count(f)).resolves.toBe(String(expected.length));
+    }
+    expect(await rowsWhere('present')).toEqual([here]);
+    expect(await rowsWhere('absent')).toEqual([away]);
     await operator.click('button[data-filter="all"]');
     await operator.click('button[data-sort="status"]');
     const order = await operator.$$eval('#rows tr', (rows) =>

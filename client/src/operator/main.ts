@@ -80,8 +80,12 @@ function passes(filter: Filter, code: string): boolean {
       return Boolean(p?.connected && !p.camera);
     case 'nomic':
       return Boolean(p?.connected && !p.microphone);
-    case 'poor':
-      return Boolean(p?.connected && p.poor);
+    case 'poor': {
+      // A weak camera (the SFU's score) or a weak line (the health monitor's level): the filter
+      // and its counter agree with the health column.
+      const level = store.health(code)?.level;
+      return Boolean(p?.connected && (p.poor || level === 'poor' || level === 'lost'));
+    }
     default:
       return rollOf(code) === filter;
   }
