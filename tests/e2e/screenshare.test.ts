@@ -9,7 +9,13 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, pageCommand, screenshot } from '../helpers/browser';
-import { framesOfScreen, openScreenPage, presentWithoutToken, sharing } from '../helpers/screen';
+import {
+  framesOfScreen,
+  openScreenPage,
+  presentWithoutToken,
+  screenCapture,
+  sharing,
+} from '../helpers/screen';
 import { type TestServer, startTestServer } from '../helpers/testServer';
 import { waitFor } from '../helpers/waitFor';
 
@@ -60,6 +66,18 @@ describe('screen share under the presentation token', () => {
     await siteA.click('#share-button');
     await waitFor('A sharing', async () => ((await sharing(siteA)) ? true : undefined));
     await expect(siteA.locator('#share-button').innerText()).resolves.toBe('Dừng chia sẻ màn hình');
+    // Tuned for legibility: content hint "detail", resolution kept over frame rate, and two
+    // layers so a weak hall still gets a readable half-size picture.
+    await expect(screenCapture(siteA)).resolves.toEqual({
+      contentHint: 'detail',
+      readyState: 'live',
+      sending: true,
+      encodings: [
+        { rid: 'r0', scale: 2 },
+        { rid: 'r1', scale: 1 },
+      ],
+      degradationPreference: 'maintain-resolution',
+    });
     await siteB.waitForSelector('#programme [data-key="screen"]');
     const first = await waitFor("B decoding A's screen", async () => {
       const n = await framesOfScreen(siteB, '#programme [data-key="screen"] video');
@@ -90,6 +108,8 @@ describe('screen share under the presentation token', () => {
   it('the token moves to B: A is told, its capture stops, B may share', async () => {
     await pageCommand(chair, 'presentation:give', { to: { kind: 'site', code: B } });
     await waitFor('A to stop sharing', async () => ((await sharing(siteA)) ? undefined : true));
+    // Its capture itself is stopped (the browser's "sharing this screen" indicator goes).
+    await expect(screenCapture(siteA)).resolves.toMatchObject({ readyState: 'ended', sending: false });
     await expect(siteA.locator('#notice').innerText()).resolves.toBe(
       'Quyền trình chiếu đã được chuyển đi: đã dừng chia sẻ màn hình.',
     );
@@ -107,5 +127,23 @@ describe('screen share under the presentation token', () => {
     await waitFor('B to stop', async () => ((await sharing(siteB)) ? undefined : true));
     await siteA.waitForSelector('#programme [data-key="screen"]', { state: 'detached' });
     await wall.waitForSelector('#mosaic [data-role="presentation"]', { state: 'detached' });
+  });
+
+  it('the chair takes the token and shares from its own panel; the halls decode it', async () => {
+    await pageCommand(chair, 'presentation:give', { to: { kind: 'person', principal: 'chair' } });
+    await chair.waitForSelector('#share-panel:not([hidden])');
+    await siteB.waitForSelector('#share-panel', { state: 'hidden' });
+    await chair.click('#share-button');
+    await waitFor('the chair sharing', async () => ((await sharing(chair)) ? true : undefined));
+    await expect(screenCapture(chair)).resolves.toMatchObject({ contentHint: 'detail', sending: true });
+    for (const hall of [siteA, siteB]) {
+      await hall.waitForSelector('#programme [data-key="screen"]');
+      await waitFor("a hall decoding the chair's screen", async () =>
+        (await framesOfScreen(hall, '#programme [data-key="screen"] video')) > 0 ? true : undefined,
+      );
+    }
+    await chair.click('#share-button');
+    await waitFor('the chair to stop', async () => ((await sharing(chair)) ? undefined : true));
+    await expect(screenCapture(chair)).resolves.toMatchObject({ readyState: 'ended' });
   });
 });

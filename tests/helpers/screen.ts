@@ -11,6 +11,17 @@ import type { TestServer } from './testServer';
 export async function openScreenPage(browser: Browser, url: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   await context.addInitScript(() => {
+    // What the test reads back: every screen track handed out, every peer connection made.
+    const w = window as unknown as { screenTracks: MediaStreamTrack[]; peerConnections: RTCPeerConnection[] };
+    w.screenTracks = [];
+    w.peerConnections = [];
+    const Native = window.RTCPeerConnection;
+    window.RTCPeerConnection = class extends Native {
+      constructor(config?: RTCConfiguration) {
+        super(config);
+        w.peerConnections.push(this);
+      }
+    };
     navigator.mediaDevices.getDisplayMedia = async () => {
       const canvas = document.createElement('canvas');
       canvas.width = 1280;
@@ -31,13 +42,37 @@ export async function openScreenPage(browser: Browser, url: string): Promise<Pag
       };
       draw();
       setInterval(draw, 100);
-      return canvas.captureStream(10);
+      const stream = canvas.captureStream(10);
+      w.screenTracks.push(...stream.getVideoTracks());
+      return stream;
     };
   });
   const page = await context.newPage();
   await page.goto(url);
   return page;
 }
+
+/**
+ * The page's last screen capture as its sender encodes it: the track's content hint and state,
+ * and the sender's encodings and degradation preference.
+ */
+export const screenCapture = (page: Page) =>
+  page.evaluate(() => {
+    const w = window as unknown as { screenTracks: MediaStreamTrack[]; peerConnections: RTCPeerConnection[] };
+    const track = w.screenTracks[w.screenTracks.length - 1];
+    const sender = w.peerConnections
+      .filter((pc) => pc.connectionState !== 'closed')
+      .flatMap((pc) => pc.getSenders())
+      .find((x) => track !== undefined && x.track === track);
+    const p = sender?.getParameters();
+    return {
+      contentHint: track?.contentHint,
+      readyState: track?.readyState,
+      sending: sender !== undefined,
+      encodings: p?.encodings.map((e) => ({ rid: e.rid, scale: e.scaleResolutionDownBy })),
+      degradationPreference: (p as { degradationPreference?: string } | undefined)?.degradationPreference,
+    };
+  });
 
 /** Whether the page's controller is sharing its screen. */
 export const sharing = (page: Page) =>
