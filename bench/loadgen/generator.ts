@@ -2,9 +2,10 @@
  * A load-generator process: runs synthetic halls on the orders of the load benchmark (IPC), so
  * that the halls spread over several processes (one Node process uses one core) and their CPU is
  * counted apart from the server's.
- *   → { type: 'add', url, sites: [{ code, token, atMs? }] } ← { type: 'added', joins: [{ code, ms }], failed: [...] }
- *     (without atMs one after another; with atMs each opens its link that many ms after the order,
- *     all at once: a join storm)
+ *   → { type: 'add', url, sites: [{ code, token, atMs? }], startAt? } ← { type: 'added', joins: [{ code, ms }], failed: [...] }
+ *     (without atMs one after another; with atMs each opens its link that many ms after startAt
+ *     (epoch ms, one moment for every generator; the order's arrival without it), all at once:
+ *     a join storm)
  *   → { type: 'leave' }                                  ← { type: 'left' }   (every site closes its session)
  *   → { type: 'request', code, title }                   ← { type: 'requested', ok, error? }
  *   → { type: 'stats' }                                  ← { type: 'stats', cpuMicros, sites: [...] }
@@ -13,7 +14,7 @@
 import { type Received, SyntheticSite, request } from './syntheticSite';
 
 export type GeneratorOrder =
-  | { type: 'add'; url: string; sites: { code: string; token: string; atMs?: number }[] }
+  | { type: 'add'; url: string; sites: { code: string; token: string; atMs?: number }[]; startAt?: number }
   | { type: 'leave' }
   | { type: 'request'; code: string; title: string }
   | { type: 'stats' }
@@ -63,8 +64,14 @@ process.on('message', (m: GeneratorOrder) => {
         for (const s of m.sites) await open(s);
       } else {
         // The storm: every link opens at its own moment, none waits for another.
+        const startAt = m.startAt ?? Date.now();
         await Promise.all(
-          m.sites.map((s) => new Promise<void>((r) => setTimeout(() => void open(s).then(r), s.atMs ?? 0))),
+          m.sites.map(
+            (s) =>
+              new Promise<void>((r) =>
+                setTimeout(() => void open(s).then(r), Math.max(0, startAt + (s.atMs ?? 0) - Date.now())),
+              ),
+          ),
         );
       }
       send({ type: 'added', joins, failed });
