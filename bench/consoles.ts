@@ -80,6 +80,23 @@ async function timePushes(
   return out;
 }
 
+/** Resolves once no page has had a state push for 2 s (30 s at most). */
+async function settled(pages: Record<string, Page>): Promise<void> {
+  const count = async () =>
+    (await Promise.all(Object.values(pages).map(async (p) => (await samples(p)).length))).join(',');
+  let last = await count();
+  let since = Date.now();
+  await waitFor(
+    'the pages to have no push for 2 s',
+    async () => {
+      const now = await count();
+      if (now !== last) [last, since] = [now, Date.now()];
+      return Date.now() - since >= 2000 || undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+}
+
 /** Bytes of each console's script, minified as served and gzip-compressed. */
 function bundles(): Record<string, { bytes: number; gzip_bytes: number }> {
   const dir = path.join(ROOT, 'dist', 'client');
@@ -216,6 +233,9 @@ export async function benchConsoles(): Promise<Record<string, unknown>> {
       ),
     );
     await chair.setViewportSize(HD);
+    // The departures' own pushes (and the pages' work on them) first come to an end: timed
+    // while they still arrived, the operator's samples mixed in its reaction to 60 halls going.
+    await settled(pages);
     const quiet = await timePushes(pages, pushes, (i) =>
       pageCommand(operator, 'rollcall:mark', {
         siteCode: (halls[i % halls.length] as (typeof halls)[0]).code,
