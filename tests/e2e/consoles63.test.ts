@@ -355,6 +355,10 @@ describe('a hall on air whose connection goes', () => {
 describe("the operator's table", () => {
   it('shows every hall, counts and filters by state, sorts trouble first', async () => {
     expect(await operator.locator('#rows tr').count()).toBe(63);
+    // The halls tab is the one shown: the other tabs' views stay hidden until chosen.
+    await expect(operator.locator('#recording-view').isVisible()).resolves.toBe(false);
+    await expect(operator.locator('#agenda-view').isVisible()).resolves.toBe(false);
+    await expect(operator.locator('#rows tr').first().isVisible()).resolves.toBe(true);
     const count = (f: string) => operator.locator(`button[data-filter="${f}"] .count`).innerText();
     await expect(count('all')).resolves.toBe('63');
     await expect(count('offline')).resolves.toBe(String(offline.length));
