@@ -8,6 +8,7 @@
  * through the protocol is refused.
  */
 import type { Browser, Page } from 'playwright-core';
+import { SCREEN } from '../../client/src/lib/media/quality';
 import { launchBrowser, pageCommand, screenshot } from '../helpers/browser';
 import {
   framesOfScreen,
@@ -68,14 +69,12 @@ describe('screen share under the presentation token', () => {
     await expect(siteA.locator('#share-button').innerText()).resolves.toBe('Dừng chia sẻ màn hình');
     // Tuned for legibility: content hint "detail", resolution kept over frame rate, and two
     // layers so a weak hall still gets a readable half-size picture.
+    expect(SCREEN.encodings.map((e) => e.scaleResolutionDownBy)).toEqual([2, 1]);
     await expect(screenCapture(siteA)).resolves.toEqual({
       contentHint: 'detail',
       readyState: 'live',
       sending: true,
-      encodings: [
-        { rid: 'r0', scale: 2 },
-        { rid: 'r1', scale: 1 },
-      ],
+      encodings: SCREEN.encodings.map((e) => ({ rid: e.rid, scale: e.scaleResolutionDownBy })),
       degradationPreference: 'maintain-resolution',
     });
     await siteB.waitForSelector('#programme [data-key="screen"]');
